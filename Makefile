@@ -1,0 +1,27 @@
+# Two commands on a fresh machine (Python 3.11 on PATH as python3.11 or python3):
+#   make test    create .venv, install everything, fetch the official agent, run the default suite
+#   make train   the same setup, then train DreamerV3 on Craftax with the CPU default preset
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup test test-slow parity-report train clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e '.[test]'
+	$(BIN)/python -m reference_adapter.fetch
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -m slow
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis
