@@ -1,0 +1,106 @@
+"""Findings: every parity check becomes a record; the registry decides which may disagree.
+
+A check that disagrees and is not in the registry fails the run (an unregistered finding). A
+registered difference that no longer reproduces fails too, until its entry is marked FIXED:
+the registry is kept true.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from . import compare as compare_lib
+from . import tolerances
+
+TAGS = ("BUG", "CRITDIFF", "DIFF", "MINOR", "CONFIG", "TOCHECK", "FIXED")
+DEFAULT_REGISTRY = Path(__file__).with_name("registry.toml")
+
+
+@dataclass(frozen=True)
+class Known:
+    check: str
+    tag: str
+    reason: str
+
+
+@dataclass
+class Record:
+    check: str  # stable id, "area/quantity/variant"
+    tag: str  # the tag this check earns when it disagrees
+    description: str
+    tolerance: str
+    status: str  # agree | differs | known | vanished | not provided
+    comparison: compare_lib.Comparison | None = None
+    known: Known | None = None
+
+    @property
+    def area(self) -> str:
+        return self.check.split("/", 1)[0]
+
+
+def load_registry(path: Path | None) -> dict[str, Known]:
+    if path is None or not path.exists():
+        return {}
+    entries = tomllib.loads(path.read_text()).get("difference", [])
+    registry = {}
+    for entry in entries:
+        tag = entry["tag"].strip("[]")
+        if tag not in TAGS:
+            raise ValueError(f"{path}: check {entry['check']!r} has unknown tag {tag!r}")
+        registry[entry["check"]] = Known(entry["check"], tag, entry["reason"])
+    return registry
+
+
+@dataclass
+class Recorder:
+    registry: dict[str, Known]
+    target: str
+    records: list[Record] = field(default_factory=list)
+
+    def check(self, check: str, tag: str, description: str, ours, ref, tolerance: str) -> Record:
+        """Compare, record, and fail the test on an unregistered or vanished difference."""
+        assert tag in TAGS, tag
+        comparison = compare_lib.compare(ours, ref, tolerances.get(tolerance))
+        return self._settle(check, tag, description, tolerance, comparison)
+
+    def verdict(self, check: str, tag: str, description: str, agrees: bool, detail: str) -> Record:
+        """Record a check decided by a property rather than an elementwise comparison."""
+        comparison = compare_lib.Comparison(agrees, 0.0, 0.0, "", () if agrees else (detail,))
+        return self._settle(check, tag, description, "property", comparison)
+
+    def piece(self, target, name: str, check: str, tag: str, description: str):
+        """The target's piece `name`; if it has none, a 'not provided' record and a skip."""
+        found = getattr(target, name, None)
+        if found is None:
+            self.records.append(Record(check, tag, description, "-", "not provided"))
+            pytest.skip(f"target {self.target} does not provide {name!r}: reported as such")
+        return found
+
+    def _settle(self, check, tag, description, tolerance, comparison) -> Record:
+        known = self.registry.get(check)
+        if comparison.ok and known and known.tag != "FIXED":
+            status = "vanished"
+        elif comparison.ok:
+            status = "agree"
+        else:
+            status = "known" if known and known.tag != "FIXED" else "differs"
+        record = Record(check, tag, description, tolerance, status, comparison, known)
+        self.records.append(record)
+        if status == "differs":
+            pytest.fail(
+                f"[{tag}] unregistered finding {check}: {description}\n"
+                f"  {comparison.summary()}\n"
+                f"  (register it in the registry with its tag and reason if it is accepted)",
+                pytrace=False,
+            )
+        if status == "vanished":
+            pytest.fail(
+                f"registered difference {check} ([{known.tag}]) no longer reproduces: "
+                f"mark its registry entry [FIXED]",
+                pytrace=False,
+            )
+        return record
