@@ -23,5 +23,8 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow
 
+parity-report: $(STAMP)
+	$(BIN)/python -m pytest parity_tests -m "not slow" --parity-report PARITY.md
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 import pytest
 
 from reimpl.spaces import discrete_act_space, image_obs_space
@@ -112,3 +114,25 @@ def target(request):
 
     return load_target(_target_spec(request.config))
 
+
+
+# --------------------------------------------------------------- shared weights
+
+PARAM_NOISE = 0.5  # see shared_params
+
+
+@pytest.fixture(scope="session")
+def shared_params(official_agent):
+    """The official initial parameters plus seeded Gaussian noise. At init the reward, value
+    and policy heads are exactly zero (outscale 0) and the KL terms sit at the free-nats
+    clip, so a comparison there could not see most errors; the noise makes every term live."""
+    rng = np.random.default_rng(1)
+    return {
+        name: (value + PARAM_NOISE * rng.standard_normal(value.shape)).astype(value.dtype)
+        for name, value in official_agent.get_params().items()
+    }
+
+
+@pytest.fixture(scope="session")
+def shared_variables(official_agent, shared_params):
+    return {**official_agent.variables, **shared_params}

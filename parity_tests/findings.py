@@ -55,11 +55,32 @@ def load_registry(path: Path | None) -> dict[str, Known]:
     return registry
 
 
+STATUS_RANK = {"not provided": 0, "agree": 1, "known": 2, "vanished": 3, "differs": 4}
+
+
+def _worse(new: Record, old: Record) -> bool:
+    """Across the examples of one check, the report keeps the worst."""
+    if STATUS_RANK[new.status] != STATUS_RANK[old.status]:
+        return STATUS_RANK[new.status] > STATUS_RANK[old.status]
+    if new.comparison is None or old.comparison is None:
+        return False
+    return new.comparison.max_rel > old.comparison.max_rel
+
+
 @dataclass
 class Recorder:
     registry: dict[str, Known]
     target: str
-    records: list[Record] = field(default_factory=list)
+    by_check: dict[str, Record] = field(default_factory=dict)
+
+    @property
+    def records(self) -> list[Record]:
+        return list(self.by_check.values())
+
+    def _add(self, record: Record) -> None:
+        old = self.by_check.get(record.check)
+        if old is None or _worse(record, old):
+            self.by_check[record.check] = record
 
     def check(self, check: str, tag: str, description: str, ours, ref, tolerance: str) -> Record:
         """Compare, record, and fail the test on an unregistered or vanished difference."""
@@ -76,7 +97,7 @@ class Recorder:
         """The target's piece `name`; if it has none, a 'not provided' record and a skip."""
         found = getattr(target, name, None)
         if found is None:
-            self.records.append(Record(check, tag, description, "-", "not provided"))
+            self._add(Record(check, tag, description, "-", "not provided"))
             pytest.skip(f"target {self.target} does not provide {name!r}: reported as such")
         return found
 
@@ -89,7 +110,7 @@ class Recorder:
         else:
             status = "known" if known and known.tag != "FIXED" else "differs"
         record = Record(check, tag, description, tolerance, status, comparison, known)
-        self.records.append(record)
+        self._add(record)
         if status == "differs":
             pytest.fail(
                 f"[{tag}] unregistered finding {check}: {description}\n"

@@ -1,0 +1,77 @@
+"""The default target: this repository's reimplementation (`reimpl/`).
+
+It needs no conversion: the reimpl uses the official parameter names and conventions.
+"""
+
+from __future__ import annotations
+
+import functools
+from types import SimpleNamespace
+
+import jax
+import jax.numpy as jnp
+
+from parity_tests.targets import reimpl_config
+from reimpl import distributions, parameters, returns, rssm, world_model
+from reimpl.config import RSSMConfig, preset
+from reimpl.replay_context import apply_replay_context
+
+
+def _twohot(logits):
+    logits = jnp.asarray(logits, jnp.float32)
+    return distributions.TwoHot(logits, distributions.symexp_bins(logits.shape[-1]))
+
+
+def latent_kl_losses(post, prior, unimix, free_nats):
+    return rssm.kl_losses(post, prior, RSSMConfig(unimix=unimix, free_nats=free_nats))
+
+
+def latent_sample(logits, unimix, key):
+    dist = rssm.latent_dist(jnp.asarray(logits, jnp.float32), unimix)
+    return dist.pred() if key is None else dist.sample(key)
+
+
+@functools.cache
+def _world_model_losses_fn(obs_items: tuple, act_items: tuple, preset_name: str):
+    obs_space, act_space = dict(obs_items), dict(act_items)
+    config = preset(preset_name)
+    model = world_model.WorldModel.build(obs_space, act_space, config)
+
+    def fn(params, data):
+        batch_size = data["is_first"].shape[0]
+        carry = rssm.initial_carry(config.rssm, batch_size)
+        prevact = {k: jnp.zeros((batch_size, *s.shape), s.dtype) for k, s in act_space.items()}
+        carry, obs, prevact = apply_replay_context(
+            data, carry, prevact, list(obs_space), list(act_space), config.replay_context)
+        out = world_model.world_model_loss(
+            model, params, carry, obs, prevact, jax.random.key(0), sample=False)
+        return out.losses
+
+    return jax.jit(fn)
+
+
+def world_model_losses(obs_space, act_space, preset_name, params, batch):
+    """Deterministic-mode world-model losses from official flat params and an official batch."""
+    fn = _world_model_losses_fn(
+        tuple(obs_space.items()), tuple(act_space.items()), preset_name)
+    used = {k: v for k, v in params.items() if k.split("/")[0] in world_model.MODULES}
+    return fn(parameters.unflatten(used), batch)
+
+
+def make_target() -> SimpleNamespace:
+    return SimpleNamespace(
+        name="reimpl",
+        official_config=reimpl_config.official_config,
+        lambda_return=returns.lambda_return,
+        twohot_bins=distributions.symexp_bins,
+        twohot_pred=lambda logits: _twohot(logits).pred(),
+        twohot_loss=lambda logits, target: _twohot(logits).loss(jnp.asarray(target)),
+        latent_probs=lambda logits, unimix: jnp.exp(
+            rssm.latent_dist(logits, unimix).output.dist.logits),
+        latent_entropy=lambda logits, unimix: rssm.latent_dist(logits, unimix).entropy(),
+        latent_kl_losses=latent_kl_losses,
+        latent_sample=latent_sample,
+        policy_log_prob=lambda logits, action: distributions.Categorical(logits).logp(action),
+        policy_entropy=lambda logits: distributions.Categorical(logits).entropy(),
+        world_model_losses=world_model_losses,
+    )

@@ -1,0 +1,36 @@
+"""[CONFIG]: the target's presets, key by key, against the official configuration."""
+
+from __future__ import annotations
+
+import pytest
+
+from reference_adapter.official_config import PRESETS, make_config
+
+TOP_LEVEL_IGNORED = {"seed", "report_length", "replica", "replicas", "report",
+                     "report_gradnorms"}  # run bookkeeping, not algorithm
+
+
+def _flatten(config) -> dict[str, object]:
+    flat = {}
+    for key, value in dict(config).items():
+        if hasattr(value, "items"):
+            flat.update({f"{key}.{k}": v for k, v in _flatten(value).items()})
+        else:
+            flat[key] = list(value) if isinstance(value, tuple) else value
+    return flat
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS), ids=sorted(PRESETS))
+def test_config_preset_matches_official(preset, official, target, parity):
+    check = f"config/{preset}"
+    description = f"every key of the {preset!r} preset against configs.yaml"
+    ours_fn = parity.piece(target, "official_config", check, "CONFIG", description)
+    ours = ours_fn(preset)
+    ref = {k: v for k, v in _flatten(make_config(preset)).items() if k not in TOP_LEVEL_IGNORED}
+    missing = sorted(ref.keys() - ours.keys())
+    differing = sorted(k for k in ref.keys() & ours.keys() if ours[k] != ref[k])
+    detail = "; ".join(
+        [f"{k}: ours {ours[k]!r}, official {ref[k]!r}" for k in differing]
+        + [f"{k}: not stated by the target (official {ref[k]!r})" for k in missing]
+    )
+    parity.verdict(check, "CONFIG", description, not (missing or differing), detail)

@@ -1,0 +1,28 @@
+"""Lambda returns in the official convention: reward[t] arrives with observation t.
+
+The official `lambda_return(last, term, rew, val, boot, disc, lam)` returns R[t] for
+t = 0..T-2 from rew[t+1], term[t+1], last[t+1] and boot[t+1]. A target computing returns in
+another convention must shift its inputs in its wrapper; these checks prove the shift.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given
+
+from parity_tests import strategies
+from reference_adapter import pieces
+
+CHECK = "returns/lambda_return/official-convention"
+DESCRIPTION = "lambda_return on random trajectories (replay and imagination forms)"
+
+
+@given(inputs=strategies.lambda_return_inputs())
+def test_returns_lambda_return_matches_official(inputs, official, target, parity):
+    fn = parity.piece(target, "lambda_return", CHECK, "BUG", DESCRIPTION)
+    ours = np.asarray(fn(**inputs))
+    ref = pieces.lambda_return(**inputs)
+    # float32 rounding is relative to the largest summand, not to the (possibly cancelled)
+    # result: compare in units of the input magnitude.
+    scale = strategies.magnitude(inputs["rew"], inputs["val"], inputs["boot"])
+    parity.check(CHECK, "BUG", DESCRIPTION, ours / scale, ref / scale, "recurrence")
