@@ -62,9 +62,12 @@ def compare(ours, ref, tolerance: Tolerance) -> Comparison:
         if mine.size == 0:
             continue
         error = np.where(finite, np.abs(mine - theirs), 0.0)
+        reference = np.abs(theirs)
+        if tolerance.per_leaf:
+            reference = np.full_like(reference, reference.max())
         # Relative to the reference, floored at atol so exact zeros do not make it infinite.
-        rel = error / np.maximum(np.abs(theirs), max(tolerance.atol, TINY))
-        excess = error - (tolerance.atol + tolerance.rtol * np.abs(theirs))
+        rel = error / np.maximum(reference, max(tolerance.atol, TINY))
+        excess = error - (tolerance.atol + tolerance.rtol * reference)
         index = np.unravel_index(np.argmax(excess), excess.shape)
         max_abs, max_rel = max(max_abs, float(error.max())), max(max_rel, float(rel.max()))
         if excess[index] > worst[0]:

@@ -28,7 +28,9 @@ def _row(record: Record) -> str:
     comparison = record.comparison
     max_abs = max_rel = None
     where = ""
-    if comparison is not None and not comparison.problems:
+    if record.tolerance == "property":
+        where = "" if comparison is None or comparison.ok else "; ".join(comparison.problems)
+    elif comparison is not None and not comparison.problems:
         max_abs, max_rel, where = comparison.max_abs, comparison.max_rel, comparison.where
     elif comparison is not None:
         where = "; ".join(comparison.problems)

@@ -15,6 +15,9 @@ class Tolerance:
     rtol: float
     atol: float
     reason: str
+    # rtol relative to the largest |reference| entry of the same leaf (a parameter's gradient,
+    # say) instead of to each element: entries near zero carry the leaf's rounding too.
+    per_leaf: bool = False
 
 
 TOLERANCES: dict[str, Tolerance] = {
@@ -36,9 +39,11 @@ TOLERANCES: dict[str, Tolerance] = {
         "relative for float32 on CPU",
     ),
     "gradient": Tolerance(
-        1e-4, 1e-6,
-        "gradients back through the RSSM scan and the imagination rollout: longer op chains "
-        "than the forward pass; set from measured worst errors (see PARITY.md) with 10x room",
+        1e-4, 0.0,
+        "per parameter, relative to its largest gradient entry: measured worst 5e-6 "
+        "(enc/cnn0/kernel, whose gradient sums ~73k float32 terms in an order XLA chooses per "
+        "program; float64 puts ours within 3e-8 of the exact value); 20x room",
+        per_leaf=True,
     ),
 }
 

@@ -32,12 +32,12 @@ def latent_sample(logits, unimix, key):
 
 
 @functools.cache
-def _world_model_losses_fn(obs_items: tuple, act_items: tuple, preset_name: str):
+def _world_model_fns(obs_items: tuple, act_items: tuple, preset_name: str):
     obs_space, act_space = dict(obs_items), dict(act_items)
     config = preset(preset_name)
     model = world_model.WorldModel.build(obs_space, act_space, config)
 
-    def fn(params, data):
+    def losses(params, data):
         batch_size = data["is_first"].shape[0]
         carry = rssm.initial_carry(config.rssm, batch_size)
         prevact = {k: jnp.zeros((batch_size, *s.shape), s.dtype) for k, s in act_space.items()}
@@ -47,15 +47,29 @@ def _world_model_losses_fn(obs_items: tuple, act_items: tuple, preset_name: str)
             model, params, carry, obs, prevact, jax.random.key(0), sample=False)
         return out.losses
 
-    return jax.jit(fn)
+    def grads(params, data):
+        means = lambda p: {k: v.mean() for k, v in losses(p, data).items()}  # noqa: E731
+        return jax.jacrev(means)(params)
+
+    return jax.jit(losses), jax.jit(grads)
+
+
+def _world_model_params(params):
+    return parameters.unflatten(
+        {k: v for k, v in params.items() if k.split("/")[0] in world_model.MODULES})
 
 
 def world_model_losses(obs_space, act_space, preset_name, params, batch):
     """Deterministic-mode world-model losses from official flat params and an official batch."""
-    fn = _world_model_losses_fn(
-        tuple(obs_space.items()), tuple(act_space.items()), preset_name)
-    used = {k: v for k, v in params.items() if k.split("/")[0] in world_model.MODULES}
-    return fn(parameters.unflatten(used), batch)
+    losses, _ = _world_model_fns(tuple(obs_space.items()), tuple(act_space.items()), preset_name)
+    return losses(_world_model_params(params), batch)
+
+
+def world_model_grads(obs_space, act_space, preset_name, params, batch):
+    """d mean(term) / d param for every world-model term, flat official names."""
+    _, grads = _world_model_fns(tuple(obs_space.items()), tuple(act_space.items()), preset_name)
+    nested = grads(_world_model_params(params), batch)
+    return {term: parameters.flatten(tree) for term, tree in nested.items()}
 
 
 def make_target() -> SimpleNamespace:
@@ -74,4 +88,5 @@ def make_target() -> SimpleNamespace:
         policy_log_prob=lambda logits, action: distributions.Categorical(logits).logp(action),
         policy_entropy=lambda logits: distributions.Categorical(logits).entropy(),
         world_model_losses=world_model_losses,
+        world_model_grads=world_model_grads,
     )
