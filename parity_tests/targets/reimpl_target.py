@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 
 from parity_tests.targets import reimpl_config
+from reimpl import agent as agent_lib
 from reimpl import distributions, parameters, returns, rssm, world_model
 from reimpl.config import RSSMConfig, preset
 from reimpl.replay_context import apply_replay_context
@@ -72,6 +73,51 @@ def world_model_grads(obs_space, act_space, preset_name, params, batch):
     return {term: parameters.flatten(tree) for term, tree in nested.items()}
 
 
+@functools.cache
+def _agent_fns(obs_items: tuple, act_items: tuple, preset_name: str):
+    agent = agent_lib.Agent.build(dict(obs_items), dict(act_items), preset(preset_name))
+    key = jax.random.key(0)  # unused in deterministic mode
+
+    def losses(state, data):
+        return agent_lib.loss(agent, state, state.params, data, key, sample=False)[1][0]
+
+    def grads(state, data):
+        def means(trained):
+            per_term = agent_lib.loss(agent, state, {**state.params, **trained}, data, key,
+                                      sample=False)[1][0]
+            return {k: v.mean() for k, v in per_term.items()}
+
+        trained = {k: v for k, v in state.params.items()
+                   if k.split("/", 1)[0] in agent_lib.TRAINED}
+        return jax.jacrev(means)(trained)
+
+    def train(state, data):
+        return agent_lib.train_step(agent, state, data, key, sample=False)[0]
+
+    return agent, jax.jit(losses), jax.jit(grads), jax.jit(train)
+
+
+def _agent_call(index, obs_space, act_space, preset_name, variables, batch):
+    fns = _agent_fns(tuple(obs_space.items()), tuple(act_space.items()), preset_name)
+    return fns[0], fns[index](agent_lib.from_official(fns[0], variables), batch)
+
+
+def agent_losses(obs_space, act_space, preset_name, variables, batch):
+    """Every loss term per element, deterministic mode, from the official variables."""
+    return _agent_call(1, obs_space, act_space, preset_name, variables, batch)[1]
+
+
+def agent_grads(obs_space, act_space, preset_name, variables, batch):
+    """d mean(term) / d trained parameter for every term."""
+    return _agent_call(2, obs_space, act_space, preset_name, variables, batch)[1]
+
+
+def train_step(obs_space, act_space, preset_name, variables, batch):
+    """One train step from the official variables -> the new official variables."""
+    agent, state = _agent_call(3, obs_space, act_space, preset_name, variables, batch)
+    return agent_lib.to_official(agent, state)
+
+
 def make_target() -> SimpleNamespace:
     return SimpleNamespace(
         name="reimpl",
@@ -89,4 +135,7 @@ def make_target() -> SimpleNamespace:
         policy_entropy=lambda logits: distributions.Categorical(logits).entropy(),
         world_model_losses=world_model_losses,
         world_model_grads=world_model_grads,
+        agent_losses=agent_losses,
+        agent_grads=agent_grads,
+        train_step=train_step,
     )
