@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given
 
-from parity_tests import strategies
+from parity_tests import conventions, strategies
 from reference_adapter import pieces
 
 CHECK = "returns/lambda_return/official-convention"
@@ -26,3 +26,20 @@ def test_returns_lambda_return_matches_official(inputs, official, target, parity
     # result: compare in units of the input magnitude.
     scale = strategies.magnitude(inputs["rew"], inputs["val"], inputs["boot"])
     parity.check(CHECK, "BUG", DESCRIPTION, ours / scale, ref / scale, "recurrence")
+
+
+@given(inputs=strategies.lambda_return_inputs())
+def test_returns_textbook_shift_matches_official(inputs, official, parity):
+    """The shift documented in parity_tests/conventions.py (and docs/TARGETS.md) turns a
+    textbook-indexed return and advantage into exactly the official ones."""
+    check = "returns/textbook-shift"
+    description = "textbook lambda return and advantage through the documented index shift"
+    textbook = conventions.official_to_textbook(
+        inputs["last"], inputs["term"], inputs["rew"], inputs["boot"], inputs["disc"],
+        inputs["lam"])
+    ours_ret = conventions.textbook_lambda_return(**textbook)
+    ref_ret = pieces.lambda_return(**inputs)
+    scale = strategies.magnitude(inputs["rew"], inputs["val"], inputs["boot"])
+    ours = {"ret": ours_ret / scale, "adv": (ours_ret - inputs["val"][:, :-1]) / scale}
+    ref = {"ret": ref_ret / scale, "adv": (ref_ret - inputs["val"][:, :-1]) / scale}
+    parity.check(check, "BUG", description, ours, ref, "recurrence")
