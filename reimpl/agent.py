@@ -260,3 +260,27 @@ def from_official(agent: Agent, flat: Mapping[str, np.ndarray]) -> AgentState:
         slow_count=jnp.asarray(flat["slowval_count/value"]),
         updates=jnp.asarray(flat["opt/step/value"]),
     )
+
+
+def initial_policy_carry(agent: Agent, num_envs: int) -> dict[str, Any]:
+    """RSSM carry and previous action for `num_envs` environments, all zeros."""
+    actions = {k: jnp.zeros((num_envs, *s.shape), s.dtype) for k, s in agent.act_space.items()}
+    return {"rssm": rssm_lib.initial_carry(agent.config.rssm, num_envs), "prevact": actions}
+
+
+def policy_step(agent: Agent, params, carry, obs, key: jax.Array, sample: bool = True):
+    """One environment step of the policy (official Agent.policy): encode, posterior step
+    (the carry and previous action are zeroed where `is_first`), then sample an action.
+    obs {key: [N, ...]} -> (carry, action {key: [N, ...]}, entries {dyn/deter, dyn/stoch})."""
+    model = agent.world_model
+    posterior_key, action_key = jax.random.split(key)
+    sensory = {k: obs[k] for k in model.sensory_keys}
+    tokens = model.encoder.apply({"params": _module(params, "enc")}, sensory, bdims=1)
+    rssm_carry, entry, feat = model.rssm.apply(
+        {"params": _module(params, "dyn")}, carry["rssm"], tokens, carry["prevact"],
+        obs["is_first"], posterior_key, sample, method=rssm_lib.RSSM.observe_step)
+    dists = agent.policy.apply({"params": _module(params, "pol")},
+                               rssm_lib.feat_to_tensor(feat), 1)
+    action = _sample(dists, action_key, sample)
+    entries = {f"dyn/{k}": v for k, v in entry.items()}
+    return {"rssm": rssm_carry, "prevact": action}, action, entries

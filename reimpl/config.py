@@ -224,7 +224,15 @@ _SIZES = {
     "size400m": (12288, 1536, 96, 96, 1536),
 }
 
-PRESETS = ("defaults", "debug", *_SIZES)
+PRESETS = ("defaults", "debug", "cpu", *_SIZES)
+
+
+def _cpu(config: AgentConfig) -> AgentConfig:
+    """Not an official preset: small enough to train on 2 CPU cores in minutes. Besides the
+    sizes it shortens the learning-rate warmup (official 1000 updates) to 100."""
+    config = _resize(config, deter=256, hidden=64, classes=8, depth=8, units=64)
+    return replace(config, rssm=replace(config.rssm, stoch=16), batch_size=8, batch_length=32,
+                   opt=replace(config.opt, warmup=100))
 
 
 def preset(name: str, **overrides) -> AgentConfig:
@@ -232,6 +240,8 @@ def preset(name: str, **overrides) -> AgentConfig:
     config = AgentConfig()
     if name == "debug":
         config = _debug(config)
+    elif name == "cpu":
+        config = _cpu(config)
     elif name in _SIZES:
         deter, hidden, classes, depth, units = _SIZES[name]
         config = _resize(

@@ -1,0 +1,122 @@
+"""One training iteration as one XLA program: collect `steps_per_collect` steps in every env
+with the policy, then run the number of updates the train ratio implies.
+
+Train ratio, in the official sense: replayed steps per environment step. An iteration collects
+E * S env steps; each update replays B * L steps (L = batch_length, plus the replay context);
+so it runs round(ratio * E * S / (B * L)) updates (`updates_per_iteration`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from . import agent as agent_lib
+from . import envs as envs_lib
+from . import replay as replay_lib
+
+
+@dataclass(frozen=True)
+class LoopSpec:
+    agent: agent_lib.Agent
+    env: envs_lib.Env
+    num_envs: int
+    steps_per_collect: int
+    updates: int  # per iteration
+
+    @property
+    def sequence_length(self) -> int:
+        return self.agent.config.batch_length + self.agent.config.replay_context
+
+
+def updates_per_iteration(train_ratio: float, num_envs: int, steps: int, batch_size: int,
+                          batch_length: int) -> int:
+    return max(1, round(train_ratio * num_envs * steps / (batch_size * batch_length)))
+
+
+@struct.dataclass
+class LoopState:
+    agent: agent_lib.AgentState
+    env: envs_lib.EnvState
+    obs: dict[str, jax.Array]  # the current observation of every env, [E, ...]
+    policy: dict[str, Any]  # policy carry
+    replay: replay_lib.Replay
+    episode_return: jax.Array  # [E]
+    episode_length: jax.Array  # [E]
+    env_steps: jax.Array  # [] int32
+
+
+def init_loop(spec: LoopSpec, key: jax.Array, capacity: int) -> LoopState:
+    agent_key, env_key, policy_key = jax.random.split(key, 3)
+    agent_state = agent_lib.init(spec.agent, agent_key)
+    env_state, obs = envs_lib.reset(spec.env, env_key, spec.num_envs)
+    carry = agent_lib.initial_policy_carry(spec.agent, spec.num_envs)
+    _, action, entries = agent_lib.policy_step(spec.agent, agent_state.params, carry, obs,
+                                               policy_key)
+    replay = replay_lib.init_replay({**obs, **action, **entries}, capacity)
+    zeros = jnp.zeros(spec.num_envs, jnp.float32)
+    return LoopState(agent_state, env_state, obs, carry, replay, zeros, zeros,
+                     jnp.zeros((), jnp.int32))
+
+
+def _collect_step(spec: LoopSpec, loop: LoopState, key: jax.Array):
+    policy_key, env_key = jax.random.split(key)
+    obs = loop.obs
+    carry, action, entries = agent_lib.policy_step(spec.agent, loop.agent.params, loop.policy,
+                                                   obs, policy_key)
+    replay = replay_lib.add(loop.replay, {**obs, **action, **entries})
+    episode_return = jnp.where(obs["is_first"], 0.0, loop.episode_return) + obs["reward"]
+    episode_length = jnp.where(obs["is_first"], 0.0, loop.episode_length) + 1
+    finished = {"done": obs["is_last"], "return": episode_return, "length": episode_length,
+                "achievements": envs_lib.achievements(loop.env)}
+    env_state, next_obs = envs_lib.step(spec.env, env_key, loop.env, action["action"])
+    loop = loop.replace(env=env_state, obs=next_obs, policy=carry, replay=replay,
+                        episode_return=episode_return, episode_length=episode_length,
+                        env_steps=loop.env_steps + spec.num_envs)
+    return loop, finished
+
+
+def _update_step(spec: LoopSpec, agent_state: agent_lib.AgentState, inputs):
+    replay, key = inputs
+    sample_key, train_key = jax.random.split(key)
+    batch = replay_lib.sample(replay, sample_key, spec.agent.config.batch_size,
+                              spec.sequence_length)
+    return agent_lib.train_step(spec.agent, agent_state, batch, train_key)
+
+
+def _episode_summary(finished) -> dict[str, jax.Array]:
+    done = finished["done"].astype(jnp.float32)  # [S, E]
+    count = done.sum()
+    per_episode = lambda x: (x * done).sum() / jnp.maximum(count, 1)  # noqa: E731
+    unlocked = (finished["achievements"] * done[..., None]).sum((0, 1))  # [A]
+    return {"episodes": count, "episode/return": per_episode(finished["return"]),
+            "episode/length": per_episode(finished["length"]), "achievement_counts": unlocked}
+
+
+def iteration(spec: LoopSpec, loop: LoopState, key: jax.Array):
+    """Collect, then update (once the replay holds a full sequence per env)."""
+    collect_key, update_key = jax.random.split(key)
+    keys = jax.random.split(collect_key, spec.steps_per_collect)
+    loop, finished = jax.lax.scan(lambda l, k: _collect_step(spec, l, k), loop, keys)
+    metrics = _episode_summary(finished)
+    update_keys = jax.random.split(update_key, spec.updates)
+
+    def train(agent_state):
+        def body(state, key):
+            return _update_step(spec, state, (loop.replay, key))
+
+        agent_state, train_metrics = jax.lax.scan(body, agent_state, update_keys)
+        return agent_state, jax.tree.map(jnp.mean, train_metrics)
+
+    def skip(agent_state):
+        shapes = jax.eval_shape(train, agent_state)[1]
+        return agent_state, jax.tree.map(lambda s: jnp.full(s.shape, jnp.nan, s.dtype), shapes)
+
+    ready = loop.replay.filled >= spec.sequence_length
+    agent_state, train_metrics = jax.lax.cond(ready, train, skip, loop.agent)
+    return loop.replace(agent=agent_state), {**metrics, **train_metrics,
+                                             "updates": ready * spec.updates}
