@@ -26,5 +26,8 @@ test-slow: $(STAMP)
 parity-report: $(STAMP)
 	$(BIN)/python -m pytest parity_tests -m "not slow" --parity-report PARITY.md
 
+train: $(STAMP)
+	$(BIN)/python -m reimpl.train $(ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -58,64 +58,6 @@ def batch(official_agent):
     return official_agent.example_batch(BATCH_SIZE, BATCH_LENGTH, seed=0)
 
 
-# ------------------------------------------------------------- target and findings
-
-
-def pytest_addoption(parser):
-    group = parser.getgroup("parity")
-    group.addoption("--target", default=None,
-                    help="implementation to test, 'package.module:factory' (default: reimpl)")
-    group.addoption("--registry", default=None,
-                    help="registry of known differences (default: parity_tests/registry.toml "
-                         "for the reimpl target, none for others)")
-    group.addoption("--parity-report", default=None, metavar="PATH",
-                    help="write the findings report (PARITY.md) to PATH after the run")
-
-
-def _target_spec(config) -> str:
-    from parity_tests.target import DEFAULT_TARGET
-
-    return config.getoption("--target") or DEFAULT_TARGET
-
-
-def pytest_configure(config):
-    from pathlib import Path
-
-    from parity_tests import findings
-
-    spec = _target_spec(config)
-    registry_path = config.getoption("--registry")
-    if registry_path is None and config.getoption("--target") is None:
-        registry_path = findings.DEFAULT_REGISTRY
-    registry = findings.load_registry(Path(registry_path) if registry_path else None)
-    config._parity_recorder = findings.Recorder(registry=registry, target=spec)
-
-
-def pytest_sessionfinish(session, exitstatus):
-    path = session.config.getoption("--parity-report")
-    recorder = getattr(session.config, "_parity_recorder", None)
-    if not path or recorder is None or not recorder.records:
-        return
-    from parity_tests import report
-
-    with open(path, "w") as file:
-        file.write(report.render(recorder.records, recorder.registry, recorder.target))
-    print(f"\nparity report written to {path} ({len(recorder.records)} checks)")
-
-
-@pytest.fixture(scope="session")
-def parity(request):
-    return request.config._parity_recorder
-
-
-@pytest.fixture(scope="session")
-def target(request):
-    from parity_tests.target import load_target
-
-    return load_target(_target_spec(request.config))
-
-
-
 # --------------------------------------------------------------- shared weights
 
 PARAM_NOISE = 0.5  # see shared_params

@@ -18,14 +18,14 @@ import numpy as np
 import optax
 from flax import struct
 
+from . import normalize
 from . import optimizer as optimizer_lib
 from . import parameters
 from . import rssm as rssm_lib
 from . import world_model as wm
 from .config import AgentConfig
 from .heads import MLPHead
-from .losses import NormalizerConfigs, Normalizers, imag_loss, repl_loss
-from .normalize import init_normalize
+from .losses import Normalizers, imag_loss, repl_loss
 from .replay_context import apply_replay_context
 from .slow_critic import update_slow
 from .spaces import Space
@@ -54,11 +54,6 @@ class Agent:
             policy=MLPHead(dict(act_space), config.policy, dtype),
             value=MLPHead(Space((), "float32"), config.value, dtype),
         )
-
-    @property
-    def normalizer_configs(self) -> NormalizerConfigs:
-        c = self.config
-        return NormalizerConfigs(c.retnorm, c.valnorm, c.advnorm)
 
     @property
     def loss_scales(self) -> dict[str, float]:
@@ -93,7 +88,7 @@ def init(agent: Agent, key: jax.Array) -> AgentState:
     params.update({"slow" + k: v for k, v in params.items() if k.startswith("val/")})
     trained = {k: v for k, v in params.items() if k.split("/", 1)[0] in TRAINED}
     zero = jnp.zeros((), jnp.int32)
-    norms = Normalizers(init_normalize(), init_normalize(), init_normalize())
+    norms = Normalizers(normalize.init(), normalize.init(), normalize.init())
     opt_state = optimizer_lib.make_optimizer(agent.config.opt).init(trained)
     return AgentState(params, opt_state, norms, zero, zero)
 
@@ -154,8 +149,10 @@ def loss(agent: Agent, state: AgentState, params, data, key: jax.Array, sample: 
     heads = _heads(agent, params, inp)
     ac_losses, norms, ac_outs, ac_metrics = imag_loss(
         imgact, heads["rew"].pred(), heads["con"].prob(1), heads["pol"], heads["val"],
-        heads["slowval"], state.norms, agent.normalizer_configs, True, config.imag_loss,
-        contdisc=config.contdisc, horizon=config.horizon)
+        heads["slowval"], state.norms.retnorm, state.norms.valnorm, state.norms.advnorm, True,
+        contdisc=config.contdisc, horizon=config.horizon, **vars(config.imag_loss),
+        retnorm_config=config.retnorm, valnorm_config=config.valnorm,
+        advnorm_config=config.advnorm)
     losses.update({k: v.mean(1).reshape((batch, last)) for k, v in ac_losses.items()})
     metrics.update(ac_metrics)
 
@@ -165,9 +162,10 @@ def loss(agent: Agent, state: AgentState, params, data, key: jax.Array, sample: 
         replayed = [obs[k][:, -last:] for k in ("is_last", "is_terminal", "reward")]
         inp = rssm_lib.feat_to_tensor(jax.tree.map(lambda x: x[:, -last:], feat))
         value_heads = _heads(agent, params, inp, names=("val", "slowval"))
-        repl, valnorm, _ = repl_loss(
+        repl, valnorm, _, _ = repl_loss(
             *replayed, boot[:, -last:], value_heads["val"], value_heads["slowval"],
-            norms.valnorm, config.valnorm, True, config.repl_loss, horizon=config.horizon)
+            norms.valnorm, True, horizon=config.horizon, **vars(config.repl_loss),
+            valnorm_config=config.valnorm)
         losses.update(repl)
         norms = norms.replace(valnorm=valnorm)
     scales = agent.loss_scales
@@ -251,7 +249,7 @@ def from_official(agent: Agent, flat: Mapping[str, np.ndarray]) -> AgentState:
         def read(slot):
             return jnp.asarray(flat.get(f"{name}/{slot}/value", 0.0), jnp.float32)
 
-        return init_normalize().replace(lo=read(low), hi=read(high), corr=read("corr"))
+        return normalize.init().replace(lo=read(low), hi=read(high), corr=read("corr"))
 
     return AgentState(
         params=params,

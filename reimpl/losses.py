@@ -1,23 +1,31 @@
 """Actor-critic losses on imagined trajectories and the value loss on replayed ones
 (official dreamerv3/agent.py `imag_loss`, `repl_loss`).
 
-Heads arrive as distributions with `pred`, `loss`, `logp`, `entropy`; normaliser states are
-passed in and the updated ones returned.
+Heads arrive as distributions with `pred()`, `loss(target)` (per element), `logp(event)` and
+`entropy()`. Normaliser states go in and the updated ones come out; `update` is a Python bool
+(the official `training`), so it selects code at trace time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 from flax import struct
 
-from .config import ImagLossConfig, NormalizeConfig, ReplLossConfig
-from .normalize import NormalizeState, normalize_stats, update_normalize
+from . import normalize
+from .config import NormalizeConfig
+from .normalize import NormalizeState
 from .returns import lambda_return
 
 stop_gradient = jax.lax.stop_gradient
+Distribution = Any  # pred(), loss(target), logp(event), entropy()
+
+RETNORM = NormalizeConfig()  # configs.yaml retnorm
+VALNORM = NormalizeConfig(impl="none", limit=1e-8)  # configs.yaml valnorm
+ADVNORM = NormalizeConfig(impl="none", limit=1e-8)  # configs.yaml advnorm
 
 
 @struct.dataclass
@@ -27,72 +35,118 @@ class Normalizers:
     advnorm: NormalizeState
 
 
-@struct.dataclass
-class NormalizerConfigs:
-    retnorm: NormalizeConfig = struct.field(pytree_node=False)
-    valnorm: NormalizeConfig = struct.field(pytree_node=False)
-    advnorm: NormalizeConfig = struct.field(pytree_node=False)
-
-
-def _normalize(state, x, config, update):
-    """Update (if training) and then read the stats, as the official Normalize.__call__."""
-    state = update_normalize(state, x, config) if update else state
-    return state, normalize_stats(state, config)
-
-
-def _pad_last(x: jax.Array) -> jax.Array:  # [N, H] -> [N, H + 1]
+def _pad_last(x: jax.Array) -> jax.Array:  # [N, H] -> [N, H+1]
     return jnp.concatenate([x, 0 * x[:, -1:]], 1)
 
 
+def _check_time_major(rew: jax.Array, con: jax.Array, act: Mapping[str, jax.Array]) -> None:
+    shapes = {"rew": rew.shape, "con": con.shape, **{f"act/{k}": v.shape for k, v in act.items()}}
+    if rew.ndim != 2 or any(s[:2] != rew.shape for s in shapes.values()):
+        raise ValueError(f"expected [B*K, H+1] leading axes everywhere, got {shapes}")
+
+
 def imag_loss(
-    act: Mapping[str, jax.Array], rew: jax.Array, con: jax.Array,
-    policy: Mapping, value, slowvalue, norms: Normalizers, configs: NormalizerConfigs,
-    update: bool, config: ImagLossConfig, *, contdisc: bool, horizon: int,
+    act: Mapping[str, jax.Array],  # {key: [N, H+1, ...]} actions taken at each imagined step
+    rew: jax.Array,  # [N, H+1] predicted reward
+    con: jax.Array,  # [N, H+1] predicted continuation probability
+    policy: Mapping[str, Distribution],  # {key: [N, H+1]}
+    value: Distribution,  # [N, H+1]
+    slowvalue: Distribution,  # [N, H+1]
+    retnorm_state: NormalizeState,
+    valnorm_state: NormalizeState,
+    advnorm_state: NormalizeState,
+    update: bool,
+    *,
+    contdisc: bool,
+    horizon: int,
+    slowtar: bool = False,
+    lam: float = 0.95,
+    actent: float = 3e-4,
+    slowreg: float = 1.0,
+    retnorm_config: NormalizeConfig = RETNORM,
+    valnorm_config: NormalizeConfig = VALNORM,
+    advnorm_config: NormalizeConfig = ADVNORM,
 ) -> tuple[dict[str, jax.Array], Normalizers, dict[str, jax.Array], dict[str, jax.Array]]:
-    """act {k: [N, H+1, ...]}, rew/con [N, H+1] -> losses {'policy', 'value': [N, H]},
-    normalisers, outs {'ret': [N, H]}, metrics."""
-    voffset, vscale = normalize_stats(norms.valnorm, configs.valnorm)
+    """-> losses {'policy', 'value': [N, H]}, normalisers, outs {'ret': [N, H]}, metrics.
+    Defaults are configs.yaml's (the official signature has slowtar=True)."""
+    _check_time_major(rew, con, act)
+    voffset, vscale = normalize.stats(valnorm_state, valnorm_config)  # before this update
     val = value.pred() * vscale + voffset
     slowval = slowvalue.pred() * vscale + voffset
-    tarval = slowval if config.slowtar else val
+    tarval = slowval if slowtar else val
     disc = 1 if contdisc else 1 - 1 / horizon
+    # Dividing by disc makes the first weight con[0] and the discount start one step later.
     weight = jnp.cumprod(disc * con, 1) / disc  # [N, H+1]
-    ret = lambda_return(jnp.zeros_like(con), 1 - con, rew, tarval, tarval, disc, config.lam)
+    ret = lambda_return(jnp.zeros_like(con), 1 - con, rew, tarval, tarval, disc, lam)  # [N, H]
 
-    retnorm, (_, rscale) = _normalize(norms.retnorm, ret, configs.retnorm, update)
-    adv = (ret - tarval[:, :-1]) / rscale  # the offset cancels in a difference
-    advnorm, (aoffset, ascale) = _normalize(norms.advnorm, adv, configs.advnorm, update)
+    retnorm_state, (roffset, rscale) = normalize.normalize(
+        retnorm_state, ret, retnorm_config, update)
+    # The official advantage divides by the return scale without subtracting the offset.
+    adv = (ret - tarval[:, :-1]) / rscale
+    advnorm_state, (aoffset, ascale) = normalize.normalize(
+        advnorm_state, adv, advnorm_config, update)
     adv_normed = (adv - aoffset) / ascale
-    logpi = sum(dist.logp(stop_gradient(act[k]))[:, :-1] for k, dist in policy.items())
-    entropy = sum(dist.entropy()[:, :-1] for dist in policy.values())
+    logpi = sum([dist.logp(stop_gradient(act[k]))[:, :-1] for k, dist in policy.items()])
+    entropies = {k: dist.entropy()[:, :-1] for k, dist in policy.items()}
     losses = {"policy": stop_gradient(weight[:, :-1]) * -(
-        logpi * stop_gradient(adv_normed) + config.actent * entropy)}
+        logpi * stop_gradient(adv_normed) + actent * sum(entropies.values()))}
 
-    valnorm, (voffset, vscale) = _normalize(norms.valnorm, ret, configs.valnorm, update)
-    target = _pad_last((ret - voffset) / vscale)
-    value_loss = value.loss(stop_gradient(target)) + config.slowreg * value.loss(
-        stop_gradient(slowvalue.pred()))
-    losses["value"] = stop_gradient(weight[:, :-1]) * value_loss[:, :-1]
-    metrics = {"adv": adv.mean(), "ret": ret.mean(), "val": val.mean(),
-               "weight": weight.mean(), "entropy": entropy.mean()}
-    return losses, Normalizers(retnorm, valnorm, advnorm), {"ret": ret}, metrics
+    valnorm_state, (voffset, vscale) = normalize.normalize(
+        valnorm_state, ret, valnorm_config, update)
+    tar_normed = (ret - voffset) / vscale
+    losses["value"] = stop_gradient(weight[:, :-1]) * (
+        value.loss(stop_gradient(_pad_last(tar_normed)))
+        + slowreg * value.loss(stop_gradient(slowvalue.pred())))[:, :-1]
+
+    ret_normed = (ret - roffset) / rscale
+    metrics = _imag_metrics(adv, rew, con, ret_normed, val, tar_normed, weight, slowval)
+    for k, dist in policy.items():
+        metrics[f"ent/{k}"] = entropies[k].mean()
+        if hasattr(dist, "minent"):
+            metrics[f"rand/{k}"] = (entropies[k].mean() - dist.minent) / (
+                dist.maxent - dist.minent)
+    states = Normalizers(retnorm_state, valnorm_state, advnorm_state)
+    return losses, states, {"ret": ret}, metrics
+
+
+def _imag_metrics(adv, rew, con, ret_normed, val, tar_normed, weight, slowval):
+    """The official imag_loss metric names."""
+    return {
+        "adv": adv.mean(), "adv_std": adv.std(), "adv_mag": jnp.abs(adv).mean(),
+        "rew": rew.mean(), "con": con.mean(), "ret": ret_normed.mean(), "val": val.mean(),
+        "tar": tar_normed.mean(), "weight": weight.mean(), "slowval": slowval.mean(),
+        "ret_min": ret_normed.min(), "ret_max": ret_normed.max(),
+        "ret_rate": (jnp.abs(ret_normed) >= 1.0).mean(),
+    }
 
 
 def repl_loss(
-    last: jax.Array, term: jax.Array, rew: jax.Array, boot: jax.Array, value, slowvalue,
-    valnorm: NormalizeState, valnorm_config: NormalizeConfig, update: bool,
-    config: ReplLossConfig, *, horizon: int,
-) -> tuple[dict[str, jax.Array], NormalizeState, dict[str, jax.Array]]:
-    """[B, K] replayed steps bootstrapped from imagination -> {'repval': [B, K-1]}."""
-    voffset, vscale = normalize_stats(valnorm, valnorm_config)
-    val = value.pred() * vscale + voffset
-    slowval = slowvalue.pred() * vscale + voffset
-    tarval = slowval if config.slowtar else val
+    last: jax.Array,  # [B, K] replayed is_last
+    term: jax.Array,  # [B, K] replayed is_terminal
+    rew: jax.Array,  # [B, K] replayed reward (arrived with observation t)
+    boot: jax.Array,  # [B, K] imagined return from each replayed step
+    value: Distribution,  # [B, K]
+    slowvalue: Distribution,  # [B, K]
+    valnorm_state: NormalizeState,
+    update: bool,
+    *,
+    horizon: int,
+    slowtar: bool = False,
+    lam: float = 0.95,
+    slowreg: float = 1.0,
+    valnorm_config: NormalizeConfig = VALNORM,
+) -> tuple[dict[str, jax.Array], NormalizeState, dict[str, jax.Array], dict[str, jax.Array]]:
+    """-> losses {'repval': [B, K-1]}, valnorm state, outs {'ret': [B, K-1]}, metrics."""
+    voffset, vscale = normalize.stats(valnorm_state, valnorm_config)
+    tarval = (slowvalue if slowtar else value).pred() * vscale + voffset
     disc = 1 - 1 / horizon
-    ret = lambda_return(last, term, rew, tarval, boot, disc, config.lam)
-    valnorm, (voffset, vscale) = _normalize(valnorm, ret, valnorm_config, update)
-    target = _pad_last((ret - voffset) / vscale)
-    value_loss = value.loss(stop_gradient(target)) + config.slowreg * value.loss(
-        stop_gradient(slowvalue.pred()))
-    weight = (~last).astype(jnp.float32)
-    return {"repval": weight[:, :-1] * value_loss[:, :-1]}, valnorm, {"ret": ret}
+    # The official computes tarval but bootstraps only from the imagined returns `boot`.
+    ret = lambda_return(last, term, rew, tarval, boot, disc, lam)  # [B, K-1]
+    valnorm_state, (voffset, vscale) = normalize.normalize(
+        valnorm_state, ret, valnorm_config, update)
+    ret_normed = (ret - voffset) / vscale
+    weight = 1 - jnp.asarray(last, jnp.float32)  # official f32(~last)
+    losses = {"repval": weight[:, :-1] * (
+        value.loss(stop_gradient(_pad_last(ret_normed)))
+        + slowreg * value.loss(stop_gradient(slowvalue.pred())))[:, :-1]}
+    return losses, valnorm_state, {"ret": ret}, {}

@@ -1,5 +1,12 @@
-"""Return normalisation: EMA of the 5th and 95th return percentiles (official
-`embodied/jax/utils.py` Normalize), as pure functions on an explicit state."""
+"""Return normalisation (official embodied/jax/utils.py `Normalize`) as pure functions.
+
+'perc': exponential moving averages (rate `rate`) of the `perclo`/`perchi` percentiles over all
+elements; stats are (lo, max(limit, hi - lo)). 'meanstd': moving averages of the mean and the
+mean square; stats are (mean, max(limit, std)). 'none': (0, 1).
+
+With `debias`, a third average `corr` tracks the constant 1 from 0, and stats divide by
+max(rate, corr): the zero-initialised averages are scaled up while they are young.
+"""
 
 from __future__ import annotations
 
@@ -10,44 +17,55 @@ from flax import struct
 from .config import NormalizeConfig
 
 stop_gradient = jax.lax.stop_gradient
+IMPLS = ("perc", "meanstd", "none")
 
 
 @struct.dataclass
 class NormalizeState:
-    lo: jax.Array  # [] EMA of the low percentile ('perc') or of the mean ('meanstd')
-    hi: jax.Array  # [] EMA of the high percentile ('perc') or of the mean square ('meanstd')
-    corr: jax.Array  # [] EMA of 1, for debiasing
+    lo: jax.Array  # [] average low percentile ('perc') or mean ('meanstd'; official `mean`)
+    hi: jax.Array  # [] average high percentile ('perc') or mean square ('meanstd'; `sqrs`)
+    corr: jax.Array  # [] average of 1 (official `corr`, only kept with debias)
 
 
-def init_normalize() -> NormalizeState:
+def init() -> NormalizeState:
     zero = jnp.zeros((), jnp.float32)
     return NormalizeState(lo=zero, hi=zero, corr=zero)
 
 
-def update_normalize(
-    state: NormalizeState, x: jax.Array, config: NormalizeConfig
-) -> NormalizeState:
+def _check(config: NormalizeConfig) -> None:
+    if config.impl not in IMPLS:
+        raise ValueError(f"unknown normaliser impl {config.impl!r}; choose one of {IMPLS}")
+
+
+def _average(old: jax.Array, new: jax.Array | float, rate: float) -> jax.Array:
+    # Same operation order as the official Normalize._update.
+    return (1 - rate) * old + rate * stop_gradient(new)
+
+
+def update(state: NormalizeState, x: jax.Array, config: NormalizeConfig) -> NormalizeState:
+    """One moving-average step on every element of `x` (any shape)."""
+    _check(config)
     if config.impl == "none":
         return state
-    x = stop_gradient(x.astype(jnp.float32))
+    x = stop_gradient(jnp.asarray(x, jnp.float32))
     if config.impl == "perc":
-        lo, hi = jnp.percentile(x, config.perclo), jnp.percentile(x, config.perchi)
-    elif config.impl == "meanstd":
-        lo, hi = x.mean(), jnp.square(x).mean()
+        low, high = jnp.percentile(x, config.perclo), jnp.percentile(x, config.perchi)
     else:
-        raise ValueError(f"unknown normaliser {config.impl!r}; use 'perc', 'meanstd' or 'none'")
+        low, high = x.mean(), jnp.square(x).mean()
+    corr = _average(state.corr, 1.0, config.rate) if config.debias else state.corr
+    return NormalizeState(
+        lo=_average(state.lo, low, config.rate),
+        hi=_average(state.hi, high, config.rate),
+        corr=corr,
+    )
 
-    def ema(old, new):
-        return (1 - config.rate) * old + config.rate * new
 
-    corr = ema(state.corr, 1.0) if config.debias else state.corr
-    return NormalizeState(lo=ema(state.lo, lo), hi=ema(state.hi, hi), corr=corr)
-
-
-def normalize_stats(
+def stats(
     state: NormalizeState, config: NormalizeConfig
 ) -> tuple[jax.Array | float, jax.Array | float]:
-    """(offset, scale); the scale is floored at `limit`. 'none' is (0, 1)."""
+    """(offset, scale). 'perc' stops gradients; 'meanstd' does not (neither does the official,
+    whose state is never differentiated anyway)."""
+    _check(config)
     if config.impl == "none":
         return 0.0, 1.0
     corr = 1.0 / jnp.maximum(config.rate, state.corr) if config.debias else 1.0
@@ -55,5 +73,13 @@ def normalize_stats(
         mean = state.lo * corr
         std = jnp.sqrt(jax.nn.relu(state.hi * corr - mean**2))
         return mean, jnp.maximum(config.limit, std)
-    lo, hi = state.lo * corr, state.hi * corr
-    return stop_gradient(lo), stop_gradient(jnp.maximum(config.limit, hi - lo))
+    low, high = state.lo * corr, state.hi * corr
+    return stop_gradient(low), stop_gradient(jnp.maximum(config.limit, high - low))
+
+
+def normalize(
+    state: NormalizeState, x: jax.Array, config: NormalizeConfig, training: bool
+) -> tuple[NormalizeState, tuple[jax.Array | float, jax.Array | float]]:
+    """Update when training, then read the stats (official `Normalize.__call__`)."""
+    state = update(state, x, config) if training else state
+    return state, stats(state, config)

@@ -1,5 +1,6 @@
-"""The slow critic: an EMA copy of the value head (official embodied/jax/utils.py
-SlowModel.update, called once per train step after the optimizer update)."""
+"""The slow critic: a moving-average copy of the value head (official embodied/jax/utils.py
+`SlowModel.update`). The official agent calls it once per train step, after the optimizer
+update, so it mixes in the freshly updated parameters."""
 
 from __future__ import annotations
 
@@ -7,8 +8,15 @@ import jax
 import jax.numpy as jnp
 
 
-def update_slow(slow: dict, source: dict, count: jax.Array, rate: float, every: int):
-    """Mix `rate` of the source into the slow copy on every `every`-th call; count + 1."""
+def update_slow(
+    slow_params: dict, params: dict, count: jax.Array, rate: float, every: int
+) -> tuple[dict, jax.Array]:
+    """Mix `rate` of `params` into `slow_params` when count % every == 0 (the first call
+    mixes); returns the new slow parameters and count + 1."""
+    if not (rate == 1 or rate < 0.5):
+        raise ValueError(f"slow critic rate must be 1 or below 0.5 (official SlowModel), "
+                         f"got {rate}")
     mix = jnp.where(count % every == 0, rate, 0.0)
-    slow = jax.tree.map(lambda s, d: mix * s + (1 - mix) * d, source, slow)
-    return slow, count + 1
+    slow_params = jax.tree.map(
+        lambda source, slow: mix * source + (1 - mix) * slow, params, slow_params)
+    return slow_params, count + 1

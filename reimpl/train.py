@@ -1,4 +1,4 @@
-"""`python -m reimpl.train`: DreamerV3 on Craftax, each iteration one XLA program.
+"""`python -m reimpl.train`: DreamerV3 on Craftax; env stepping and updates compiled by XLA.
 
 The host loop only logs (progress line, JSONL), and checkpoints the whole loop state (agent,
 optimizer, envs, replay, RNG key) so `--resume` continues exactly where a run stopped.
@@ -60,15 +60,16 @@ def _parse(argv) -> TrainConfig:
 
 @functools.cache
 def _compiled(env_name: str, preset_name: str, num_envs: int, steps: int, ratio: float):
-    """The loop spec and its jitted iteration, shared by runs of the same shape (a resumed
-    run in the same process compiles nothing)."""
+    """The loop spec and its jitted collect and update, shared by runs of the same shape (a
+    resumed run in the same process compiles nothing)."""
     env = envs_lib.make_env(env_name)
     agent_config = preset(preset_name)
     agent = Agent.build(env.obs_space, env.act_space, agent_config)
     updates = loop_lib.updates_per_iteration(
         ratio, num_envs, steps, agent_config.batch_size, agent_config.batch_length)
     spec = loop_lib.LoopSpec(agent, env, num_envs, steps, updates)
-    return spec, jax.jit(functools.partial(loop_lib.iteration, spec))
+    return (spec, jax.jit(functools.partial(loop_lib.collect, spec)),
+            jax.jit(functools.partial(loop_lib.update, spec)))
 
 
 def make_spec(config: TrainConfig):
@@ -114,12 +115,26 @@ def _scalars(metrics) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items() if np.ndim(v) == 0}
 
 
+def _iteration(spec, collect_fn, update_fn, state, key):
+    key, collect_key, *update_keys = jax.random.split(key, 2 + spec.updates)
+    state, metrics = collect_fn(state, collect_key)
+    metrics = _scalars(metrics)
+    if loop_lib.ready(spec, state):
+        history = []
+        for update_key in update_keys:
+            state, update_metrics = update_fn(state, update_key)
+            history.append(_scalars(update_metrics))
+        metrics.update({k: float(np.mean([h[k] for h in history])) for k in history[0]})
+    metrics["updates"] = len(update_keys) if "loss" in metrics else 0
+    return state, metrics, key
+
+
 def train(config: TrainConfig) -> dict[str, float]:
     """Run; returns the metrics of the last iteration."""
     logdir = Path(config.logdir)
     logdir.mkdir(parents=True, exist_ok=True)
     (logdir / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2))
-    spec, step_fn = make_spec(config)
+    spec, collect_fn, update_fn = make_spec(config)
     key, init_key = jax.random.split(jax.random.key(config.seed))
     state = loop_lib.init_loop(spec, init_key, config.replay_capacity)
     checkpoint = logdir / "checkpoint.msgpack"
@@ -134,16 +149,16 @@ def train(config: TrainConfig) -> dict[str, float]:
     with open(logdir / "metrics.jsonl", "a") as log:
         iteration = 0
         while int(state.env_steps) < config.env_steps:
-            key, step_key = jax.random.split(key)
-            state, metrics = step_fn(state, step_key)
+            state, metrics, key = _iteration(spec, collect_fn, update_fn, state, key)
             iteration += 1
-            last = {"env_steps": int(state.env_steps), **_scalars(metrics)}
+            last = {"env_steps": int(state.env_steps), **metrics}
             log.write(json.dumps(last) + "\n")
             log.flush()
             elapsed = time.time() - started
+            loss = f"loss {last['loss']:.3g}" if "loss" in last else "filling replay"
             print(f"\r[train] {last['env_steps']}/{config.env_steps} env steps "
-                  f"{last['env_steps'] / elapsed:.0f}/s  loss {last.get('loss', float('nan')):.3g}"
-                  f"  return {last['episode/return']:.2f} ({int(last['episodes'])} ep)",
+                  f"{last['env_steps'] / elapsed:.0f}/s  {loss}  "
+                  f"return {last['episode/return']:.2f} ({int(last['episodes'])} ep)",
                   end="", flush=True)
             if iteration % config.checkpoint_every == 0:
                 _save(checkpoint, state, key)
