@@ -205,3 +205,39 @@ def test_adapter_unavailable_index_says_what_to_run(tmp_path, monkeypatch):
         source_lib.ensure_sources()
     assert "network is unreachable" in str(error.value)
     assert source_lib.FETCH_COMMAND in str(error.value)
+
+
+def _retnorm_update(model, returns):
+    return model.retnorm(returns, True)
+
+
+def _observe(model, carry, tokens, action, reset):
+    return model.dyn.observe(carry, tokens, action, reset, False)
+
+
+def test_adapter_apply_updates_official_state(official_agent):
+    """`apply` runs any official method on the held variables; with modify=True it returns
+    the updated variables (here: the return normaliser's percentile EMA, rate 0.01)."""
+    returns = np.linspace(-10, 10, 101, dtype=np.float32).reshape(1, 101)
+    (offset, scale), variables = official_agent.apply(_retnorm_update, returns, modify=True)
+    lo, hi = 0.01 * np.percentile(returns, 5), 0.01 * np.percentile(returns, 95)
+    np.testing.assert_allclose(variables["retnorm/lo/value"], lo, rtol=1e-6)
+    np.testing.assert_allclose(variables["retnorm/hi/value"], hi, rtol=1e-6)
+    np.testing.assert_allclose([offset, scale], [lo, max(1.0, hi - lo)], rtol=1e-6)
+    assert official_agent.variables["retnorm/lo/value"] == 0, "held variables must not change"
+
+
+def test_adapter_apply_runs_the_official_rssm(official_agent):
+    rssm = official_agent.config.dyn.rssm
+    batch, length = 2, 3
+    carry = {"deter": np.zeros((batch, rssm.deter), np.float32),
+             "stoch": np.zeros((batch, rssm.stoch, rssm.classes), np.float32)}
+    # 128: the debug encoder's tokens, 8 channels at 4x4 after four 2x poolings of 64x64.
+    tokens = np.random.default_rng(0).standard_normal((batch, length, 128)).astype(np.float32)
+    action = {"action": np.zeros((batch, length), np.int32)}
+    reset = np.zeros((batch, length), bool)
+    _, entries, feat = official_agent.apply(_observe, carry, tokens, action, reset)
+    assert feat["logit"].shape == (batch, length, rssm.stoch, rssm.classes)
+    assert np.isfinite(feat["deter"]).all() and entries["deter"].shape == (batch, length, 8)
+    onehot = feat["stoch"].sum(-1)
+    np.testing.assert_allclose(onehot, 1.0, rtol=1e-6)  # each latent one-hot
