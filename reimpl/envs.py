@@ -21,6 +21,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
 from .spaces import Space, bookkeeping_spaces, discrete_act_space
@@ -116,6 +117,21 @@ def step(env: Env, key: jax.Array, state: EnvState, action: jax.Array):
     inner, obs = jax.vmap(lambda k, s, r, a: _step_one(env, k, s, r, a))(
         keys, state.inner, state.needs_reset, action)
     return EnvState(inner, obs["is_last"]), obs
+
+
+def achievement_names(env: Env) -> list[str]:
+    if "Classic" in env.name:
+        from craftax.craftax_classic.constants import Achievement
+    else:
+        from craftax.craftax.constants import Achievement
+    return [achievement.name.lower() for achievement in Achievement]
+
+
+def crafter_score(success_rates: np.ndarray) -> float:
+    """The Crafter score: the geometric mean of the achievement success rates in percent,
+    exp(mean(log(1 + rate))) - 1 (Hafner, "Benchmarking the Spectrum of Agent
+    Capabilities")."""
+    return float(np.exp(np.mean(np.log1p(100 * np.asarray(success_rates)))) - 1)
 
 
 def achievements(state: EnvState) -> jax.Array:

@@ -115,10 +115,29 @@ def _scalars(metrics) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items() if np.ndim(v) == 0}
 
 
-def _iteration(spec, collect_fn, update_fn, state, key):
+class AchievementTally:
+    """Achievement success rates over every episode finished so far, and the Crafter score."""
+
+    def __init__(self, names: list[str]):
+        self.names = names
+        self.counts = np.zeros(len(names))
+        self.episodes = 0
+
+    def add(self, counts, episodes) -> dict[str, float]:
+        self.counts += np.asarray(counts)
+        self.episodes += int(episodes)
+        if not self.episodes:
+            return {}
+        rates = self.counts / self.episodes
+        return {"crafter_score": envs_lib.crafter_score(rates),
+                **{f"achievement/{n}": float(r) for n, r in zip(self.names, rates)}}
+
+
+def _iteration(spec, collect_fn, update_fn, state, key, tally: AchievementTally):
     key, collect_key, *update_keys = jax.random.split(key, 2 + spec.updates)
-    state, metrics = collect_fn(state, collect_key)
-    metrics = _scalars(metrics)
+    state, collected = collect_fn(state, collect_key)
+    metrics = _scalars(collected)
+    metrics.update(tally.add(collected["achievement_counts"], collected["episodes"]))
     if loop_lib.ready(spec, state):
         history = []
         for update_key in update_keys:
@@ -146,10 +165,11 @@ def train(config: TrainConfig) -> dict[str, float]:
           f"{spec.updates} updates per {config.num_envs * config.steps_per_collect} env steps "
           f"(train ratio {effective:g}); compiling...", flush=True)
     started, last = time.time(), {}
+    tally = AchievementTally(envs_lib.achievement_names(spec.env))
     with open(logdir / "metrics.jsonl", "a") as log:
         iteration = 0
         while int(state.env_steps) < config.env_steps:
-            state, metrics, key = _iteration(spec, collect_fn, update_fn, state, key)
+            state, metrics, key = _iteration(spec, collect_fn, update_fn, state, key, tally)
             iteration += 1
             last = {"env_steps": int(state.env_steps), **metrics}
             log.write(json.dumps(last) + "\n")

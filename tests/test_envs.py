@@ -48,3 +48,13 @@ def test_classic_pixels_are_padded_exactly():
     np.testing.assert_array_equal(image[:, 63], image[:, 62])
     assert env.obs_space["image"].shape == (64, 64, 3)
     assert env.act_space["action"].classes == 17
+
+
+def test_crafter_score_is_the_geometric_mean_of_success_rates():
+    assert envs.crafter_score(np.zeros(22)) == 0.0
+    assert envs.crafter_score(np.ones(22)) == pytest.approx(100.0)
+    # One achievement always, the rest never: exp(log(101) / 22) - 1.
+    rates = np.zeros(22)
+    rates[0] = 1.0
+    assert envs.crafter_score(rates) == pytest.approx(np.exp(np.log(101) / 22) - 1)
+    assert len(envs.achievement_names(envs.make_env("Craftax-Classic-Symbolic-v1"))) == 22
