@@ -37,9 +37,16 @@ def pytest_configure(config):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    path = session.config.getoption("--parity-report")
     recorder = getattr(session.config, "_parity_recorder", None)
-    if not path or recorder is None or not recorder.records:
+    if recorder is None:
+        return
+    vanished = recorder.vanished()
+    if vanished:
+        print(f"\nregistered differences that no longer reproduce (mark them FIXED in the "
+              f"registry): {', '.join(vanished)}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    path = session.config.getoption("--parity-report")
+    if not path or not recorder.records:
         return
     from parity_tests import report
 
