@@ -22,6 +22,7 @@ from flax import struct
 
 from . import agent as agent_lib
 from . import envs as envs_lib
+from . import ratio as ratio_lib
 from . import replay as replay_lib
 
 
@@ -40,7 +41,8 @@ class LoopSpec:
 
 def updates_per_iteration(train_ratio: float, num_envs: int, steps: int, batch_size: int,
                           batch_length: int) -> int:
-    return max(1, round(train_ratio * num_envs * steps / (batch_size * batch_length)))
+    return max(1, round(ratio_lib.grad_steps_for(train_ratio, num_envs, steps, batch_size,
+                                                 batch_length)))
 
 
 @struct.dataclass

@@ -22,6 +22,7 @@ from flax import serialization
 
 from . import envs as envs_lib
 from . import loop as loop_lib
+from . import ratio as ratio_lib
 from .agent import Agent
 from .config import PRESETS, preset
 
@@ -159,8 +160,9 @@ def train(config: TrainConfig) -> dict[str, float]:
     checkpoint = logdir / "checkpoint.msgpack"
     if config.resume:
         state, key = _load(checkpoint, state, key)
-    effective = spec.updates * spec.agent.config.batch_size * spec.agent.config.batch_length / (
-        config.num_envs * config.steps_per_collect)
+    effective = ratio_lib.train_ratio(
+        config.num_envs, config.steps_per_collect, spec.updates,
+        spec.agent.config.batch_size, spec.agent.config.batch_length)
     print(f"[train] {config.env}, preset {config.preset}, {config.num_envs} envs, "
           f"{spec.updates} updates per {config.num_envs * config.steps_per_collect} env steps "
           f"(train ratio {effective:g}); compiling...", flush=True)
