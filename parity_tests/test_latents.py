@@ -69,7 +69,7 @@ def test_latents_kl_gradients(term, data, official, target, parity):
             jnp.asarray(post), jnp.asarray(prior))
 
     parity.check(check, "CRITDIFF", description, grads(kl), grads(pieces.kl_losses),
-                 "elementwise")
+                 "logit-gradient")
 
 
 @given(logits=strategies.logits(), weights_seed=st.integers(0, 2**32 - 1))

@@ -75,14 +75,12 @@ def imag_loss(
     slowval = slowvalue.pred() * vscale + voffset
     tarval = slowval if slowtar else val
     disc = 1 if contdisc else 1 - 1 / horizon
-    # Dividing by disc makes the first weight con[0] and the discount start one step later.
-    weight = jnp.cumprod(disc * con, 1) / disc  # [N, H+1]
+    weight = trajectory_weight(con, disc)  # [N, H+1]
     ret = lambda_return(jnp.zeros_like(con), 1 - con, rew, tarval, tarval, disc, lam)  # [N, H]
 
     retnorm_state, (roffset, rscale) = normalize.normalize(
         retnorm_state, ret, retnorm_config, update)
-    # The official advantage divides by the return scale without subtracting the offset.
-    adv = (ret - tarval[:, :-1]) / rscale
+    adv = advantage(ret, tarval[:, :-1], rscale)
     advnorm_state, (aoffset, ascale) = normalize.normalize(
         advnorm_state, adv, advnorm_config, update)
     adv_normed = (adv - aoffset) / ascale
@@ -107,6 +105,19 @@ def imag_loss(
                 dist.maxent - dist.minent)
     states = Normalizers(retnorm_state, valnorm_state, advnorm_state)
     return losses, states, {"ret": ret}, metrics
+
+
+def trajectory_weight(con: jax.Array, disc: float) -> jax.Array:  # [N, H+1] -> [N, H+1]
+    """How much each imagined step counts: the probability that the trajectory is still alive
+    there, discounted. Dividing by disc makes the first weight con[0] and the discount start
+    one step later (official imag_loss)."""
+    return jnp.cumprod(disc * con, 1) / disc
+
+
+def advantage(ret: jax.Array, value: jax.Array, scale: jax.Array | float) -> jax.Array:
+    """(ret - value) / scale, uncentred: the official advantage divides by the return scale
+    and subtracts no offset or mean."""
+    return (ret - value) / scale
 
 
 def _imag_metrics(adv, rew, con, ret_normed, val, tar_normed, weight, slowval):

@@ -10,10 +10,11 @@ from types import SimpleNamespace
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from parity_tests.targets import reimpl_config
 from reimpl import agent as agent_lib
-from reimpl import distributions, parameters, returns, rssm, world_model
+from reimpl import distributions, loop, parameters, replay, returns, rssm, world_model
 from reimpl.config import RSSMConfig, preset
 from reimpl.replay_context import apply_replay_context
 
@@ -118,6 +119,41 @@ def train_step(obs_space, act_space, preset_name, variables, batch):
     return agent_lib.to_official(agent, state)
 
 
+@functools.cache
+def _policy_fn(obs_items: tuple, act_items: tuple, preset_name: str):
+    agent = agent_lib.Agent.build(dict(obs_items), dict(act_items), preset(preset_name))
+
+    def sample(params, obs, key):
+        carry = agent_lib.initial_policy_carry(agent, 1)
+        carry, action, _ = agent_lib.policy_step(agent, params, carry, obs, key, sample=True)
+        return {"stoch": carry["rssm"]["stoch"], "action": action}
+
+    return agent, jax.jit(jax.vmap(sample, in_axes=(None, None, 0)))
+
+
+def policy_samples(obs_space, act_space, preset_name, variables, obs, keys):
+    """One policy step from the initial carry per key: latent one-hots [N, 1, S, C] and
+    actions {key: [N, 1, ...]}."""
+    agent, fn = _policy_fn(tuple(obs_space.items()), tuple(act_space.items()), preset_name)
+    return fn(agent_lib.from_official(agent, variables).params, obs, keys)
+
+
+def replay_sequences(stream, batch_size, length, key):
+    """Write `stream` {key: [E, T, ...]} into the replay, then sample sequences [B, L, ...]."""
+    example = {k: jnp.asarray(v[:, 0]) for k, v in stream.items()}
+    memory = replay.init_replay(example, stream["is_first"].shape[1])
+    memory = replay.extend(memory, {k: jnp.swapaxes(jnp.asarray(v), 0, 1)
+                                    for k, v in stream.items()})
+    return replay.sample(memory, key, batch_size, length)
+
+
+def update_schedule(train_ratio, envs, steps_per_collect, batch_size, batch_length, iterations):
+    """Cumulative updates after each collect phase of reimpl.train's loop."""
+    per_iteration = loop.updates_per_iteration(train_ratio, envs, steps_per_collect, batch_size,
+                                               batch_length)
+    return per_iteration * np.arange(1, iterations + 1)
+
+
 def make_target() -> SimpleNamespace:
     return SimpleNamespace(
         name="reimpl",
@@ -138,4 +174,7 @@ def make_target() -> SimpleNamespace:
         agent_losses=agent_losses,
         agent_grads=agent_grads,
         train_step=train_step,
+        policy_samples=policy_samples,
+        replay_sequences=replay_sequences,
+        update_schedule=update_schedule,
     )
