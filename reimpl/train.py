@@ -1,7 +1,8 @@
 """`python -m reimpl.train`: DreamerV3 on Craftax; env stepping and updates compiled by XLA.
 
-The host loop only logs (progress line, JSONL), and checkpoints the whole loop state (agent,
-optimizer, envs, replay, RNG key) so `--resume` continues exactly where a run stopped.
+The host loop only logs (progress line, JSONL and TensorBoard scalars, open-loop prediction
+images) and checkpoints the whole loop state (agent, optimizer, envs, replay, RNG key,
+achievement tally) so `--resume` continues exactly where a run stopped.
 """
 
 from __future__ import annotations
@@ -10,19 +11,22 @@ import argparse
 import dataclasses
 import functools
 import json
-import os
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import jax
 import numpy as np
-from flax import serialization
 
+from . import checkpoint as checkpoint_lib
 from . import envs as envs_lib
 from . import loop as loop_lib
+from . import metrics_log
+from . import openloop as openloop_lib
 from . import ratio as ratio_lib
+from . import replay as replay_lib
 from .agent import Agent
 from .config import PRESETS, preset
 
@@ -36,9 +40,13 @@ class TrainConfig:
     train_ratio: float = 32.0  # replayed steps per env step (official run.train_ratio)
     env_steps: int = 1024  # total env steps (all envs); about 7 minutes on 2 CPU cores
     replay_capacity: int = 2048  # steps kept per env
+    max_episode_steps: int = 0  # episode time limit; 0 keeps craftax's (10000 Classic)
     seed: int = 0
     logdir: str = "runs/craftax"
     checkpoint_every: int = 50  # iterations
+    # Iterations between open-loop prediction images (LOGDIR/openloop/iter_XXXXXX.png and
+    # TensorBoard `openloop/image`), pixel envs only; the official report runs every 300 s.
+    report_every: int = 10
     resume: bool = False
 
 
@@ -59,94 +67,86 @@ def _parse(argv) -> TrainConfig:
     return TrainConfig(**vars(args))
 
 
+def _report(spec: loop_lib.LoopSpec, state: loop_lib.LoopState, key: jax.Array):
+    """Open-loop predictions on a fresh replayed batch: {image key: uint8 [B, 3, T, ...]}."""
+    sample_key, openloop_key = jax.random.split(key)
+    config = spec.agent.config
+    batch = replay_lib.sample(state.replay, sample_key,
+                              min(openloop_lib.SEQUENCES, config.batch_size),
+                              spec.sequence_length)
+    return openloop_lib.openloop(spec.agent, state.agent.params, batch, openloop_key,
+                                 config.batch_length // 2)
+
+
+class Compiled(NamedTuple):
+    spec: loop_lib.LoopSpec
+    collect: Any  # jitted loop.collect(state, key)
+    update: Any  # jitted loop.update(state, key)
+    report: Any  # jitted _report(state, key)
+
+
 @functools.cache
-def _compiled(env_name: str, preset_name: str, num_envs: int, steps: int, ratio: float):
-    """The loop spec and its jitted collect and update, shared by runs of the same shape (a
-    resumed run in the same process compiles nothing)."""
-    env = envs_lib.make_env(env_name)
+def _compiled(env_name: str, max_episode_steps: int, preset_name: str, num_envs: int,
+              steps: int, ratio: float):
+    """The loop spec and its jitted collect, update and report, shared by runs of the same
+    shape (a resumed run in the same process compiles nothing)."""
+    env = envs_lib.make_env(env_name, max_timesteps=max_episode_steps or None)
     agent_config = preset(preset_name)
     agent = Agent.build(env.obs_space, env.act_space, agent_config)
     updates = loop_lib.updates_per_iteration(
         ratio, num_envs, steps, agent_config.batch_size, agent_config.batch_length)
     spec = loop_lib.LoopSpec(agent, env, num_envs, steps, updates)
-    return (spec, jax.jit(functools.partial(loop_lib.collect, spec)),
-            jax.jit(functools.partial(loop_lib.update, spec)))
+    return Compiled(spec, jax.jit(functools.partial(loop_lib.collect, spec)),
+                    jax.jit(functools.partial(loop_lib.update, spec)),
+                    jax.jit(functools.partial(_report, spec)))
 
 
-def make_spec(config: TrainConfig):
-    return _compiled(config.env, config.preset, config.num_envs, config.steps_per_collect,
-                     config.train_ratio)
+def make_spec(config: TrainConfig) -> Compiled:
+    return _compiled(config.env, config.max_episode_steps, config.preset, config.num_envs,
+                     config.steps_per_collect, config.train_ratio)
 
 
-def _is_key(x) -> bool:
-    return jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
-
-
-def _key_data(tree):
-    """Typed PRNG keys (the env states hold some) as their raw uint32 data, for msgpack."""
-    return jax.tree.map(lambda x: jax.random.key_data(x) if _is_key(x) else x, tree)
-
-
-def _save(path: Path, state, key) -> None:
-    """Atomic: a crash mid-write leaves the previous checkpoint intact."""
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(serialization.to_bytes(_key_data({"state": state, "key": key})))
-    os.replace(tmp, path)
-
-
-def _load(path: Path, state, key):
-    if not path.exists():
-        raise FileNotFoundError(f"--resume: no checkpoint at {path}; start without --resume")
-    template = {"state": state, "key": key}
-    try:
-        restored = serialization.from_bytes(_key_data(template), path.read_bytes())
-        expected = jax.tree.map(np.shape, _key_data(template))
-        found = jax.tree.map(np.shape, restored)
-        if expected != found:
-            raise ValueError("array shapes differ")
-        restored = jax.tree.map(
-            lambda t, x: jax.random.wrap_key_data(x) if _is_key(t) else x, template, restored)
-    except (ValueError, KeyError, TypeError) as error:
-        raise ValueError(f"checkpoint {path} does not match this config "
-                         f"(env, preset, num_envs, replay_capacity): {error}") from error
-    return restored["state"], restored["key"]
+def stored_config(config: TrainConfig) -> dict[str, Any]:
+    """What the checkpoint records: the fields that describe the training, without where
+    and how this process runs it (logdir, resume), so a checkpoint does not depend on them."""
+    return {k: v for k, v in dataclasses.asdict(config).items() if k not in ("logdir", "resume")}
 
 
 def _scalars(metrics) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items() if np.ndim(v) == 0}
 
 
-class AchievementTally:
-    """Achievement success rates over every episode finished so far, and the Crafter score."""
-
-    def __init__(self, names: list[str]):
-        self.names = names
-        self.counts = np.zeros(len(names))
-        self.episodes = 0
-
-    def add(self, counts, episodes) -> dict[str, float]:
-        self.counts += np.asarray(counts)
-        self.episodes += int(episodes)
-        if not self.episodes:
-            return {}
-        rates = self.counts / self.episodes
-        return {"crafter_score": envs_lib.crafter_score(rates),
-                **{f"achievement/{n}": float(r) for n, r in zip(self.names, rates)}}
-
-
-def _iteration(spec, collect_fn, update_fn, state, key, tally: AchievementTally):
+def _iteration(compiled: Compiled, state, key, tally, names):
+    spec = compiled.spec
     key, collect_key, *update_keys = jax.random.split(key, 2 + spec.updates)
-    state, collected = collect_fn(state, collect_key)
+    state, collected = compiled.collect(state, collect_key)
     metrics = _scalars(collected)
-    metrics.update(tally.add(collected["achievement_counts"], collected["episodes"]))
+    tally = metrics_log.add_episodes(tally, collected["achievement_counts"],
+                                     collected["episodes"])
+    metrics.update(metrics_log.achievement_metrics(names, tally.counts, tally.episodes))
     if loop_lib.ready(spec, state):
         history = []
         for update_key in update_keys:
-            state, update_metrics = update_fn(state, update_key)
+            state, update_metrics = compiled.update(state, update_key)
             history.append(_scalars(update_metrics))
         metrics.update({k: float(np.mean([h[k] for h in history])) for k in history[0]})
     metrics["updates"] = len(update_keys) if "loss" in metrics else 0
-    return state, metrics, key
+    return state, metrics, key, tally
+
+
+def _write_openloop(logdir: Path, log, report_fn, state, key, iteration: int, context: int):
+    # fold_in leaves the training key sequence as it is: reports do not change the run.
+    videos = report_fn(state, jax.random.fold_in(key, iteration))
+    picture = openloop_lib.grid(np.asarray(videos["image"]), context)
+    openloop_lib.write_png(logdir / "openloop" / f"iter_{iteration:06d}.png", picture)
+    log.image("openloop/image", int(state.env_steps), picture)
+
+
+def _progress(metrics: dict[str, float], total: int, elapsed: float) -> str:
+    loss = f"loss {metrics['loss']:.3g}" if "loss" in metrics else "filling replay"
+    return (f"\r[train] {metrics['env_steps']}/{total} env steps "
+            f"{metrics['env_steps'] / elapsed:.0f}/s  {loss}  "
+            f"return {metrics['episode/return']:.2f} ({int(metrics['episodes'])} ep)")
 
 
 def train(config: TrainConfig) -> dict[str, float]:
@@ -154,37 +154,41 @@ def train(config: TrainConfig) -> dict[str, float]:
     logdir = Path(config.logdir)
     logdir.mkdir(parents=True, exist_ok=True)
     (logdir / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2))
-    spec, collect_fn, update_fn = make_spec(config)
+    stored = stored_config(config)
+    compiled = make_spec(config)
+    spec = compiled.spec
     key, init_key = jax.random.split(jax.random.key(config.seed))
     state = loop_lib.init_loop(spec, init_key, config.replay_capacity)
-    checkpoint = logdir / "checkpoint.msgpack"
+    names = envs_lib.achievement_names(spec.env)
+    tally = metrics_log.empty_tally(len(names))
+    path = logdir / "checkpoint.msgpack"
     if config.resume:
-        state, key = _load(checkpoint, state, key)
+        state, key, tally = checkpoint_lib.load(path, stored, state, key, tally)
     effective = ratio_lib.train_ratio(
         config.num_envs, config.steps_per_collect, spec.updates,
         spec.agent.config.batch_size, spec.agent.config.batch_length)
+    per_iteration = config.num_envs * config.steps_per_collect
     print(f"[train] {config.env}, preset {config.preset}, {config.num_envs} envs, "
-          f"{spec.updates} updates per {config.num_envs * config.steps_per_collect} env steps "
+          f"{spec.updates} updates per {per_iteration} env steps "
           f"(train ratio {effective:g}); compiling...", flush=True)
+    if not spec.env.pixels:
+        print(f"[train] no open-loop images: {config.env} has no image observation", flush=True)
     started, last = time.time(), {}
-    tally = AchievementTally(envs_lib.achievement_names(spec.env))
-    with open(logdir / "metrics.jsonl", "a") as log:
-        iteration = 0
+    with metrics_log.MetricsLog(logdir) as log:
         while int(state.env_steps) < config.env_steps:
-            state, metrics, key = _iteration(spec, collect_fn, update_fn, state, key, tally)
-            iteration += 1
+            state, metrics, key, tally = _iteration(compiled, state, key, tally, names)
+            # Counted from the run's start, so a resumed run keeps the cadence and file names.
+            iteration = int(state.env_steps) // per_iteration
             last = {"env_steps": int(state.env_steps), **metrics}
-            log.write(json.dumps(last) + "\n")
-            log.flush()
-            elapsed = time.time() - started
-            loss = f"loss {last['loss']:.3g}" if "loss" in last else "filling replay"
-            print(f"\r[train] {last['env_steps']}/{config.env_steps} env steps "
-                  f"{last['env_steps'] / elapsed:.0f}/s  {loss}  "
-                  f"return {last['episode/return']:.2f} ({int(last['episodes'])} ep)",
-                  end="", flush=True)
+            log.scalars(last["env_steps"], metrics)
+            print(_progress(last, config.env_steps, time.time() - started), end="", flush=True)
+            if (spec.env.pixels and iteration % config.report_every == 0
+                    and loop_lib.ready(spec, state)):
+                _write_openloop(logdir, log, compiled.report, state, key, iteration,
+                                spec.agent.config.batch_length // 2)
             if iteration % config.checkpoint_every == 0:
-                _save(checkpoint, state, key)
-    _save(checkpoint, state, key)
+                checkpoint_lib.save(path, stored, state, key, tally)
+    checkpoint_lib.save(path, stored, state, key, tally)
     print(f"\n[train] done in {time.time() - started:.0f}s; logs in {logdir}", flush=True)
     return last
 

@@ -1,17 +1,43 @@
-"""The real entry point on a tiny config: runs, logs, checkpoints, and resumes exactly."""
+"""The real entry point on a tiny config: runs, logs (JSONL and TensorBoard), checkpoints, and
+resumes exactly, achievement tally included."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
+from tensorboardX.proto import event_pb2
 
+from reimpl import checkpoint
 from reimpl.train import TrainConfig, main, train
 
+# A 3-step time limit, so episodes (and achievement tallies) finish before the resume point.
 TINY = TrainConfig(env="Craftax-Classic-Symbolic-v1", preset="debug", num_envs=2,
-                   steps_per_collect=4, env_steps=24, replay_capacity=32)
+                   steps_per_collect=4, env_steps=24, replay_capacity=32, max_episode_steps=3)
+
+
+def _jsonl(logdir: Path) -> list[dict]:
+    return [json.loads(x) for x in (logdir / "metrics.jsonl").read_text().splitlines()]
+
+
+def _scalar_events(logdir: Path) -> dict[str, dict[int, float]]:
+    """{tag: {step: value}} from every TensorBoard event file in logdir (TFRecord framing:
+    uint64 length, uint32 crc, payload, uint32 crc)."""
+    scalars: dict[str, dict[int, float]] = {}
+    for path in logdir.glob("events.out.tfevents.*"):
+        data, offset = path.read_bytes(), 0
+        while offset < len(data):
+            (length,) = struct.unpack_from("<Q", data, offset)
+            event = event_pb2.Event.FromString(data[offset + 12:offset + 12 + length])
+            offset += 12 + length + 4
+            for value in event.summary.value:
+                if value.HasField("simple_value"):
+                    scalars.setdefault(value.tag, {})[event.step] = value.simple_value
+    return scalars
 
 
 @pytest.fixture(scope="module")
@@ -23,23 +49,46 @@ def uninterrupted(tmp_path_factory):
 
 def test_train_logs_finite_losses_and_checkpoints(uninterrupted):
     logdir, last = uninterrupted
-    lines = [json.loads(x) for x in (logdir / "metrics.jsonl").read_text().splitlines()]
-    assert [x["env_steps"] for x in lines] == [8, 16, 24]
+    assert [x["env_steps"] for x in _jsonl(logdir)] == [8, 16, 24]
     assert np.isfinite(last["loss"]) and last["updates"] > 0
     assert (logdir / "checkpoint.msgpack").stat().st_size > 0
 
 
-def test_train_resume_equals_uninterrupted(uninterrupted, tmp_path):
+def test_train_writes_the_jsonl_scalars_to_tensorboard(uninterrupted):
+    logdir, _ = uninterrupted
+    lines = _jsonl(logdir)
+    events = _scalar_events(logdir)
+    keys = {k for line in lines for k in line} - {"env_steps"}
+    assert {"loss", "loss/rep", "episode/return", "episode/length", "crafter_score",
+            "achievement/collect_wood"} <= keys
+    assert set(events) == keys
+    for line in lines:
+        logged = {k: v for k, v in line.items() if k != "env_steps"}
+        if not line["episodes"]:  # per-episode averages are placeholders then
+            logged = {k: v for k, v in logged.items() if not k.startswith("episode/")}
+        found = {k: events[k][line["env_steps"]] for k in logged}
+        assert found == pytest.approx(logged, rel=1e-6)
+
+
+def test_train_resume_equals_uninterrupted(uninterrupted, tmp_path, capsys):
     logdir, _ = uninterrupted
     train(dataclasses.replace(TINY, env_steps=16, logdir=str(tmp_path)))
+    first = _jsonl(tmp_path)
+    assert sum(x["episodes"] for x in first) > 0, "no episode before the resume point"
     train(dataclasses.replace(TINY, logdir=str(tmp_path), resume=True))
+    # The checkpoint holds the achievement tally: without its restore the bytes differ.
     assert (tmp_path / "checkpoint.msgpack").read_bytes() == (
         logdir / "checkpoint.msgpack").read_bytes()
+    tally = checkpoint.read(tmp_path / "checkpoint.msgpack")["tally"]
+    assert int(tally["episodes"]) == sum(x["episodes"] for x in _jsonl(logdir))
+    assert _jsonl(tmp_path) == _jsonl(logdir)
+    assert "no open-loop images: Craftax-Classic-Symbolic-v1 has no image" in capsys.readouterr().out
 
 
 def test_train_resume_refuses_a_mismatched_checkpoint(uninterrupted, tmp_path):
     logdir, _ = uninterrupted
     (tmp_path / "checkpoint.msgpack").write_bytes((logdir / "checkpoint.msgpack").read_bytes())
-    with pytest.raises(ValueError, match="does not match this config"):
+    with pytest.raises(ValueError, match=r"does not match this config.*num_envs=2 \(this run: 3"):
         main(["--env", TINY.env, "--preset", "debug", "--num-envs", "3", "--logdir",
-              str(tmp_path), "--resume", "--env-steps", "8", "--replay-capacity", "32"])
+              str(tmp_path), "--resume", "--env-steps", "8", "--replay-capacity", "32",
+              "--max-episode-steps", "3"])

@@ -1,0 +1,89 @@
+"""What a run reports: each iteration's scalars as a JSONL line and as TensorBoard scalars,
+images as TensorBoard images, and the achievement tally behind the Crafter score.
+
+TensorBoard files come from tensorboardX (protobuf and numpy only; no TensorFlow), written to
+the log directory itself, so `tensorboard --logdir LOGDIR` finds them; a resumed run adds a
+new event file beside the old one and TensorBoard shows both as one run.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from flax import struct
+from tensorboardX import SummaryWriter
+
+from . import envs as envs_lib
+
+# Per-episode averages; an iteration in which no episode finished reports 0 for them.
+EPISODE_KEYS = ("episode/return", "episode/length")
+
+
+class MetricsLog:
+    """LOGDIR/metrics.jsonl (appended) and TensorBoard event files in LOGDIR; a context
+    manager that flushes and closes both."""
+
+    def __init__(self, logdir: str | Path):
+        self.logdir = Path(logdir)
+        self._jsonl = open(self.logdir / "metrics.jsonl", "a")
+        self._writer = SummaryWriter(str(self.logdir))
+
+    def scalars(self, step: int, metrics: dict[str, float]) -> None:
+        """One JSONL line {'env_steps': step, **metrics}; every metric also becomes a
+        TensorBoard scalar at `step` under its own key, except the per-episode averages of an
+        iteration without finished episodes (their 0 is a placeholder, not a measurement)."""
+        self._jsonl.write(json.dumps({"env_steps": step, **metrics}) + "\n")
+        self._jsonl.flush()
+        skip = EPISODE_KEYS if not metrics.get("episodes") else ()
+        for tag, value in metrics.items():
+            if tag not in skip:
+                self._writer.add_scalar(tag, value, step)
+        self._writer.flush()
+
+    def image(self, tag: str, step: int, image: np.ndarray) -> None:
+        """image uint8 [H, W, C]."""
+        self._writer.add_image(tag, image, step, dataformats="HWC")
+        self._writer.flush()
+
+    def close(self) -> None:
+        self._jsonl.close()
+        self._writer.close()
+
+    def __enter__(self) -> MetricsLog:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+@struct.dataclass
+class AchievementTally:
+    """Achievements unlocked, summed over every episode finished so far. A pytree of numpy
+    arrays, so it is saved in the checkpoint and a resumed run keeps counting."""
+
+    counts: np.ndarray  # [A] int64
+    episodes: np.ndarray  # [] int64
+
+
+def empty_tally(num_achievements: int) -> AchievementTally:
+    return AchievementTally(np.zeros(num_achievements, np.int64), np.zeros((), np.int64))
+
+
+def add_episodes(tally: AchievementTally, counts, episodes) -> AchievementTally:
+    """counts [A]: how many of the newly finished `episodes` unlocked each achievement."""
+    return AchievementTally(tally.counts + np.rint(counts).astype(np.int64),
+                            tally.episodes + np.int64(np.rint(episodes)))
+
+
+def achievement_metrics(names: list[str], counts, episodes) -> dict[str, float]:
+    """Success rate per achievement (`achievement/<name>`) and the Crafter score, over
+    `episodes` episodes; empty when there are none."""
+    if len(names) != len(counts):
+        raise ValueError(f"{len(counts)} achievement counts for {len(names)} names")
+    if not episodes:
+        return {}
+    rates = np.asarray(counts) / episodes
+    return {"crafter_score": envs_lib.crafter_score(rates),
+            **{f"achievement/{name}": float(rate) for name, rate in zip(names, rates)}}
