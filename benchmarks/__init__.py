@@ -1,0 +1,1 @@
+"""Speed of the reimpl against the official agent: `python -m benchmarks` (see BENCHMARKS.md)."""
