@@ -7,6 +7,7 @@ the registry is kept true.
 
 from __future__ import annotations
 
+import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,3 +130,12 @@ class Recorder:
         for check in vanished:
             self.by_check[check].status = "vanished"
         return vanished
+
+
+def write_json(records: list[Record], path: str) -> None:
+    """One object per check: id, tag, status and the measured error (for the mutant runner)."""
+    rows = [{"check": r.check, "tag": r.tag, "status": r.status,
+             "max_rel": r.comparison.max_rel if r.comparison else None,
+             "summary": r.comparison.summary() if r.comparison else ""} for r in records]
+    with open(path, "w") as file:
+        json.dump(rows, file, indent=1)

@@ -15,6 +15,11 @@ def pytest_addoption(parser):
                          "for the reimpl target, none for others)")
     group.addoption("--parity-report", default=None, metavar="PATH",
                     help="write the findings report (PARITY.md) to PATH after the run")
+    group.addoption("--mutant", default=None, metavar="NAME",
+                    help="plant one mutant of parity_tests/mutants/catalogue.py into the "
+                         "reimpl for this run (see `python -m parity_tests.mutants`)")
+    group.addoption("--findings-json", default=None, metavar="PATH",
+                    help="write every check's record as JSON to PATH after the run")
 
 
 def _target_spec(config) -> str:
@@ -23,11 +28,21 @@ def _target_spec(config) -> str:
     return config.getoption("--target") or DEFAULT_TARGET
 
 
+def _plant(name: str) -> None:
+    from parity_tests.mutants.catalogue import MUTANTS
+
+    if name not in MUTANTS:
+        raise ValueError(f"--mutant {name!r} is not in the catalogue: {', '.join(MUTANTS)}")
+    MUTANTS[name].plant(setattr)
+
+
 def pytest_configure(config):
     from pathlib import Path
 
     from parity_tests import findings
 
+    if config.getoption("--mutant"):
+        _plant(config.getoption("--mutant"))
     spec = _target_spec(config)
     registry_path = config.getoption("--registry")
     if registry_path is None and config.getoption("--target") is None:
@@ -45,6 +60,11 @@ def pytest_sessionfinish(session, exitstatus):
         print(f"\nregistered differences that no longer reproduce (mark them FIXED in the "
               f"registry): {', '.join(vanished)}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    json_path = session.config.getoption("--findings-json")
+    if json_path:
+        from parity_tests import findings
+
+        findings.write_json(recorder.records, json_path)
     path = session.config.getoption("--parity-report")
     if not path or not recorder.records:
         return

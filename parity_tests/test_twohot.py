@@ -56,12 +56,15 @@ def test_twohot_pred_is_exactly_zero_for_uniform_logits(official, target, parity
 
 @given(targets=strategies.twohot_targets(), seed=st.integers(0, 2**32 - 1))
 def test_twohot_loss(targets, seed, official, target, parity):
+    # Same logits over the same bins: a different loss puts the target's mass on other bins,
+    # wrong by any reading (a legitimate variant, symlog-space bins, shows in twohot/bins and
+    # is registered with its own tag).
     check, description = "twohot/loss/targets", "loss for targets in and far outside the bins"
-    loss = parity.piece(target, "twohot_loss", check, "DIFF", description)
+    loss = parity.piece(target, "twohot_loss", check, "BUG", description)
     logits = np.random.default_rng(seed).standard_normal((len(targets), 255)).astype(np.float32)
     ours = np.asarray(loss(logits, targets))
     ref = pieces.twohot_loss(logits, targets)
-    parity.check(check, "DIFF", description, ours, ref, "elementwise")
+    parity.check(check, "BUG", description, ours, ref, "elementwise")
 
 
 @given(targets=strategies.twohot_targets())

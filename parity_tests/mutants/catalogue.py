@@ -1,0 +1,267 @@
+"""Realistic DreamerV3 re-implementation mistakes, planted one at a time into the reimpl.
+
+Each mutant replaces one function of `reimpl` (module attributes, so every caller sees it) for
+the whole test process; the product code has no switches. The suite then runs unchanged
+against the mutated reimpl: a mutant is caught only by comparisons with the official agent or
+by properties the official agent satisfies, never by a test that knows the mutant.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+
+from reimpl import agent as agent_lib
+from reimpl import decoder, distributions, loop, losses, normalize, optimizer, replay, returns
+from reimpl import rssm, world_model
+from reimpl.nets import symexp, symlog
+
+Patch = Callable[[object, str, object], None]  # patch(owner, attribute, replacement)
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    tag: str  # the tag the suite should give it
+    description: str
+    plant: Callable[[Patch], None]
+
+
+def _wrap(patch: Patch, owner, name: str, make: Callable) -> None:
+    """Replace owner.name with make(original)."""
+    patch(owner, name, make(getattr(owner, name)))
+
+
+# ---------------------------------------------------------------- randomness
+
+def _policy_step_one_key(agent, params, carry, obs, key, sample=True):
+    """reimpl.agent.policy_step with one key for the posterior and the action sample."""
+    model = agent.world_model
+    sensory = {k: obs[k] for k in model.sensory_keys}
+    tokens = model.encoder.apply({"params": agent_lib._module(params, "enc")}, sensory, bdims=1)
+    rssm_carry, entry, feat = model.rssm.apply(
+        {"params": agent_lib._module(params, "dyn")}, carry["rssm"], tokens, carry["prevact"],
+        obs["is_first"], key, sample, method=rssm.RSSM.observe_step)
+    dists = agent.policy.apply({"params": agent_lib._module(params, "pol")},
+                               rssm.feat_to_tensor(feat), 1)
+    action = {k: d.sample(key) if sample else d.pred() for k, d in dists.items()}
+    entries = {f"dyn/{k}": v for k, v in entry.items()}
+    return {"rssm": rssm_carry, "prevact": action}, action, entries
+
+
+def shared_key(patch):
+    patch(agent_lib, "policy_step", _policy_step_one_key)
+
+
+# ---------------------------------------------------------------- latents and KL
+
+def _kl_losses(post_unimix: float | None = None, prior_unimix: float | None = None,
+               reduce: str = "sum", clip: str = "after", swap_stop_gradients: bool = False):
+    def kl_losses(posterior_logit, prior_logit, config):
+        stoch = posterior_logit.shape[-2]
+        post_mix = config.unimix if post_unimix is None else post_unimix
+        prior_mix = config.unimix if prior_unimix is None else prior_unimix
+        sg = jax.lax.stop_gradient
+        post = distributions.OneHot(posterior_logit, post_mix)
+        prior = distributions.OneHot(prior_logit, prior_mix)
+        sg_post = distributions.OneHot(sg(posterior_logit), post_mix)
+        sg_prior = distributions.OneHot(sg(prior_logit), prior_mix)
+        if swap_stop_gradients:
+            dyn, rep = post.kl(sg_prior), sg_post.kl(prior)
+        else:
+            dyn, rep = sg_post.kl(prior), post.kl(sg_prior)  # [B, T, S]
+        per_latent = config.free_nats / stoch if clip == "per-latent" else 0.0
+        result = {}
+        for name, kl in (("dyn", dyn), ("rep", rep)):
+            kl = jnp.maximum(kl, per_latent).sum(-1)
+            kl = kl / stoch if reduce == "mean" else kl
+            result[name] = jnp.maximum(kl, config.free_nats) if clip == "after" else kl
+        return result
+
+    return kl_losses
+
+
+def kl_mean(patch):
+    patch(rssm, "kl_losses", _kl_losses(reduce="mean"))
+
+
+def free_nats_per_latent(patch):
+    patch(rssm, "kl_losses", _kl_losses(clip="per-latent"))
+
+
+def kl_stop_gradients_swapped(patch):
+    patch(rssm, "kl_losses", _kl_losses(swap_stop_gradients=True))
+
+
+def prior_without_unimix(patch):
+    patch(rssm, "kl_losses", _kl_losses(prior_unimix=0.0))
+
+
+def no_straight_through(patch):
+    def onehot(self, index):
+        value = jax.nn.one_hot(index, self.dist.logits.shape[-1], dtype=jnp.float32)
+        return jax.lax.stop_gradient(value)
+
+    patch(distributions.OneHot, "_onehot_with_grad", onehot)
+
+
+# ---------------------------------------------------------------- two-hot heads
+
+def twohot_wrong_space(patch):
+    _wrap(patch, distributions.TwoHot, "loss",
+          lambda loss: lambda self, target: loss(self, symlog(target)))
+
+
+def symexp_overflow(patch):
+    patch(distributions, "symexp_bins",
+          lambda count: symexp(jnp.linspace(-1000.0, 1000.0, count, dtype=jnp.float32)))
+
+
+# ---------------------------------------------------------------- world model
+
+def decoder_without_sigmoid(patch):
+    def unsquash(call):
+        def __call__(self, feat):
+            out = call(self, feat)
+            return {k: distributions.Agg(distributions.MSE(
+                jax.scipy.special.logit(v.output.mean)), v.dims)
+                if v.output.mean.ndim >= 4 else v for k, v in out.items()}
+        return __call__
+
+    _wrap(patch, decoder.Decoder, "__call__", unsquash)
+
+
+def continuation_without_horizon(patch):
+    patch(world_model, "continuation_target",
+          lambda is_terminal, config: (~is_terminal).astype(jnp.float32))
+
+
+def truncation_as_terminal(patch):
+    def from_is_last(loss):
+        def world_model_loss(model, params, carry, obs, prevact, key, sample=True):
+            return loss(model, params, carry, {**obs, "is_terminal": obs["is_last"]}, prevact,
+                        key, sample)
+        return world_model_loss
+
+    _wrap(patch, world_model, "world_model_loss", from_is_last)
+
+
+# ---------------------------------------------------------------- actor-critic
+
+def unweighted_actor_critic(patch):
+    patch(losses, "trajectory_weight", lambda con, disc: jnp.ones_like(con))
+
+
+def returns_shifted(patch):
+    def shifted(lambda_return):
+        def lambda_return_shifted(last, term, rew, val, boot, disc, lam):
+            boot = jnp.asarray(boot, jnp.float32)
+            boot = jnp.concatenate([boot[:, :1], boot[:, :-1]], 1)  # current value, not next
+            return lambda_return(last, term, rew, val, boot, disc, lam)
+        return lambda_return_shifted
+
+    original = returns.lambda_return
+    patch(returns, "lambda_return", shifted(original))
+    patch(losses, "lambda_return", shifted(original))
+
+
+def advantages_centred(patch):
+    _wrap(patch, losses, "advantage", lambda advantage: lambda ret, value, scale: (
+        advantage(ret, value, scale) - advantage(ret, value, scale).mean()))
+
+
+def return_range_max_min(patch):
+    def max_min(update):
+        def update_max_min(state, x, config):
+            if config.impl == "perc":
+                config = dataclasses.replace(config, perclo=0.0, perchi=100.0)
+            return update(state, x, config)
+        return update_max_min
+
+    _wrap(patch, normalize, "update", max_min)
+
+
+def slow_critic_per_iteration(patch):
+    # The loop would mix the slow critic once per collect phase; the train step never does.
+    patch(agent_lib, "update_slow", lambda slow, params, count, rate, every: (slow, count + 1))
+
+
+def no_warmup(patch):
+    patch(optimizer, "learning_rate", lambda config: config.lr)
+
+
+# ---------------------------------------------------------------- replay and schedule
+
+def boundary_without_is_first(patch):
+    def first_step_only(annotate):
+        def annotate_first_only(batch):
+            batch = annotate(batch)
+            first = jnp.zeros_like(batch["is_first"]).at[:, 0].set(True)
+            return {**batch, "is_first": first}
+        return annotate_first_only
+
+    _wrap(patch, replay, "_annotate", first_step_only)
+
+
+def ratio_without_batch_length(patch):
+    patch(loop, "updates_per_iteration",
+          lambda ratio, envs, steps, batch_size, batch_length: max(
+              1, round(ratio * envs * steps / batch_size)))
+
+
+MUTANTS = {m.name: m for m in [
+    Mutant("shared-key", "BUG", "one key for the posterior sample and the action sample",
+           shared_key),
+    Mutant("kl-mean", "CRITDIFF", "KL averaged over latents instead of summed", kl_mean),
+    Mutant("free-nats-per-latent", "CRITDIFF",
+           "free nats clipped per latent (at free_nats / stoch) before summing",
+           free_nats_per_latent),
+    Mutant("kl-stop-gradients-swapped", "CRITDIFF",
+           "dyn trains the posterior and rep the prior (stop-gradients on the wrong side)",
+           kl_stop_gradients_swapped),
+    Mutant("twohot-wrong-space", "BUG",
+           "two-hot bins are symexp(linspace) (raw space) but targets are encoded in symlog "
+           "space", twohot_wrong_space),
+    Mutant("symexp-overflow", "BUG",
+           "two-hot bins over [-1000, 1000] in symlog space: symexp overflows to inf",
+           symexp_overflow),
+    Mutant("unweighted-actor-critic", "CRITDIFF",
+           "actor and critic losses without the cumprod(disc * con) weights",
+           unweighted_actor_critic),
+    Mutant("no-straight-through", "CRITDIFF",
+           "latent samples carry no straight-through gradient to the logits",
+           no_straight_through),
+    Mutant("slow-critic-per-iteration", "CRITDIFF",
+           "slow critic mixed once per outer iteration instead of after every update",
+           slow_critic_per_iteration),
+    Mutant("decoder-without-sigmoid", "DIFF", "decoder image mean without the sigmoid",
+           decoder_without_sigmoid),
+    Mutant("advantages-centred", "CRITDIFF",
+           "advantages centred (mean subtracted) after return normalisation",
+           advantages_centred),
+    Mutant("return-range-max-min", "CRITDIFF",
+           "return scale from max - min instead of the 95th - 5th percentile",
+           return_range_max_min),
+    Mutant("returns-shifted", "BUG",
+           "lambda return bootstraps from the current step's value instead of the next one",
+           returns_shifted),
+    Mutant("continuation-without-horizon", "DIFF",
+           "continuation target 1 - is_terminal without the (1 - 1/horizon) factor of contdisc",
+           continuation_without_horizon),
+    Mutant("truncation-as-terminal", "DIFF",
+           "continuation target from is_last: time-limit truncations treated as terminals",
+           truncation_as_terminal),
+    Mutant("prior-without-unimix", "CRITDIFF", "the prior's KL distribution without unimix",
+           prior_without_unimix),
+    Mutant("boundary-without-is-first", "BUG",
+           "replayed sequences mark only their first step is_first, not episode starts inside",
+           boundary_without_is_first),
+    Mutant("ratio-without-batch-length", "CONFIG",
+           "train ratio read as replayed sequences, not steps, per env step (batch length "
+           "forgotten)", ratio_without_batch_length),
+    Mutant("no-warmup", "DIFF", "optimizer without the learning-rate warmup", no_warmup),
+]}
