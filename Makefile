@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test test-slow parity-report train clean
+.PHONY: setup test test-slow parity-report train bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,11 +23,17 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow
 
+mutants: $(STAMP)
+	$(BIN)/python -m parity_tests.mutants --write PARITY.md
+
 parity-report: $(STAMP)
 	$(BIN)/python -m pytest parity_tests -m "not slow" --parity-report PARITY.md
 
 train: $(STAMP)
 	$(BIN)/python -m reimpl.train $(ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -14,13 +14,16 @@ the compute dtype set to float32.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import re
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from reference_adapter import OfficialAgent
 from reimpl import agent as agent_lib
 from reimpl.config import AgentConfig
 
@@ -39,15 +42,15 @@ def assert_float32(compiled: jax.stages.Compiled, name: str) -> None:
 def official_agent(config: AgentConfig, preset_name: str, seed: int = 0):
     """The official agent for the reimpl config's preset and batch shape, with the official
     initial variables. Cached, one at a time: the official init runs a train step op by op
-    (seconds at debug, minutes at size12m), so the train and policy benchmarks of a preset
-    share one. Raises ReferenceUnavailable, naming the fix, without the official code."""
-    from reference_adapter import OfficialAgent
-
+    (20 s at size1m on 2 cores), so the train and policy benchmarks of a preset share one.
+    Its parameter-count table goes nowhere, to keep the progress lines readable. Raises
+    ReferenceUnavailable, naming the fix, without the official code."""
     obs_space, act_space = workload.spaces()
     official = OfficialAgent(obs_space, act_space, preset_name, {
         "batch_size": config.batch_size, "batch_length": config.batch_length,
         "replay_context": config.replay_context})
-    official.init(seed)
+    with contextlib.redirect_stdout(io.StringIO()):
+        official.init(seed)
     if official.official.nets.COMPUTE_DTYPE != jnp.float32:
         raise RuntimeError("the official compute dtype is not float32; the adapter's loader "
                            "sets it, so load the official code through reference_adapter")
