@@ -89,9 +89,12 @@ class Recorder:
         comparison = compare_lib.compare(ours, ref, tolerances.get(tolerance))
         return self._settle(check, tag, description, tolerance, comparison)
 
-    def verdict(self, check: str, tag: str, description: str, agrees: bool, detail: str) -> Record:
-        """Record a check decided by a property rather than an elementwise comparison."""
-        comparison = compare_lib.Comparison(agrees, 0.0, 0.0, "", () if agrees else (detail,))
+    def verdict(self, check: str, tag: str, description: str, agrees: bool, detail: str,
+                measured: str = "") -> Record:
+        """Record a check decided by a property rather than an elementwise comparison:
+        `detail` says what failed, `measured` what was measured when it holds (for the report)."""
+        comparison = compare_lib.Comparison(agrees, 0.0, 0.0, measured if agrees else "",
+                                            () if agrees else (detail,))
         return self._settle(check, tag, description, "property", comparison)
 
     def piece(self, target, name: str, check: str, tag: str, description: str):

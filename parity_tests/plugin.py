@@ -70,8 +70,13 @@ def pytest_sessionfinish(session, exitstatus):
         return
     from parity_tests import report
 
-    with open(path, "w") as file:
-        file.write(report.render(recorder.records, recorder.registry, recorder.target))
+    from pathlib import Path
+
+    text = report.render(recorder.records, recorder.registry, recorder.target)
+    old = Path(path).read_text() if Path(path).exists() else ""
+    if report.section_of(old):
+        text = report.with_section(text, report.section_of(old))
+    Path(path).write_text(text)
     print(f"\nparity report written to {path} ({len(recorder.records)} checks)")
 
 

@@ -29,7 +29,7 @@ def _row(record: Record) -> str:
     max_abs = max_rel = None
     where = ""
     if record.tolerance == "property":
-        where = "" if comparison is None or comparison.ok else "; ".join(comparison.problems)
+        where = "" if comparison is None else "; ".join(comparison.problems) or comparison.where
     elif comparison is not None and not comparison.problems:
         max_abs, max_rel, where = comparison.max_abs, comparison.max_rel, comparison.where
     elif comparison is not None:
@@ -84,3 +84,23 @@ def render(records: list[Record], registry: dict[str, Known], target: str) -> st
     lines += [f"| {name} | {t.rtol:g} | {t.atol:g} | {t.reason} |"
               for name, t in TOLERANCES.items()]
     return "\n".join(lines) + "\n"
+
+
+# The mutant table is produced by `python -m parity_tests.mutants --write PARITY.md`, a
+# different run: regenerating the findings keeps it.
+SECTION_START, SECTION_END = "<!-- mutants:start -->", "<!-- mutants:end -->"
+
+
+def section_of(text: str) -> str | None:
+    """The marked mutant section of a report, markers included, or None."""
+    if SECTION_START not in text or SECTION_END not in text:
+        return None
+    return text[text.index(SECTION_START):text.index(SECTION_END) + len(SECTION_END)]
+
+
+def with_section(text: str, section: str) -> str:
+    """`text` with its mutant section replaced by `section` (appended if it has none)."""
+    old = section_of(text)
+    if old is not None:
+        return text.replace(old, section)
+    return text.rstrip("\n") + "\n\n" + section + "\n"

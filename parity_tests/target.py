@@ -13,8 +13,10 @@ Pieces (name: signature -> result):
 - twohot_loss(logits, target) -> [...], twohot_pred(logits) -> [...]
     logits [..., num_bins] over `twohot_bins(num_bins)`; target in raw space.
 - categorical_dist(logits, unimix) -> object with probs(), log_probs() ... (see test_unimix)
-- world_model_losses(params, batch) -> dict[str, [B, T]]  (image/rew/con/dyn/rep)
-See docs/TARGETS.md for a worked example wrapper.
+- world_model_losses / world_model_grads, agent_losses / agent_grads, train_step: network
+    pieces on the official flat parameters or variables and an official batch.
+- policy_samples, replay_sequences, update_schedule: randomness, replay and schedule.
+docs/TARGETS.md has every signature and a worked example wrapper.
 """
 
 from __future__ import annotations

@@ -60,6 +60,8 @@ def test_sequences_mark_every_episode_start(target, parity):
     fn = parity.piece(target, "replay_sequences", check, "BUG", description)
     batch = fn(_stream(0), BATCH, LENGTH, jax.random.key(0))
     problems = _violations(batch)
-    boundaries = int((np.asarray(batch["episode"])[:, 1:] != np.asarray(batch["episode"])[:, :-1]).sum())
+    episode = np.asarray(batch["episode"])
+    boundaries = int((episode[:, 1:] != episode[:, :-1]).sum())
     parity.verdict(check, "BUG", description, not problems and boundaries > 0,
-                   "; ".join(problems) or "no episode boundary was sampled: the check saw nothing")
+                   "; ".join(problems) or "no episode boundary was sampled: the check saw nothing",
+                   f"{boundaries} episode starts inside sequences, all marked")

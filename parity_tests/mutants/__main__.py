@@ -18,11 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from parity_tests import findings
+from parity_tests import findings, report
 from parity_tests.mutants.catalogue import MUTANTS
 from parity_tests.mutants.diagnosis import Diagnosis, diagnose
 
-START, END = "<!-- mutants:start -->", "<!-- mutants:end -->"
 # Tests that do not involve the target (the adapter against itself) cannot see a mutant.
 IGNORED = ("parity_tests/test_adapter.py",)
 SHOWN_CHECKS = 4
@@ -67,17 +66,13 @@ def render(rows: list[tuple[str, ...]]) -> str:
     return "\n".join(lines)
 
 
-def splice(report: Path, table: str) -> None:
-    """Replace the marked mutant section of the report (append it if absent)."""
-    text = report.read_text() if report.exists() else ""
-    section = (f"{START}\n## Mutants\n\nThe suite run against planted mistakes "
-               f"(`make mutants`; catalogue in `parity_tests/mutants/catalogue.py`). A mutant "
-               f"earns the tag of the most specific checks that caught it.\n\n{table}\n{END}")
-    if START in text and END in text:
-        text = text[:text.index(START)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    report.write_text(text)
+def splice(path: Path, table: str) -> None:
+    """Put the table into the report's mutant section."""
+    section = (f"{report.SECTION_START}\n## Mutants\n\nThe suite run against planted "
+               f"mistakes (`make mutants`; catalogue in `parity_tests/mutants/catalogue.py`). "
+               f"A mutant earns the tag of the most specific checks that caught it "
+               f"(`parity_tests/mutants/diagnosis.py`).\n\n{table}\n{report.SECTION_END}")
+    path.write_text(report.with_section(path.read_text() if path.exists() else "", section))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,64 @@
+"""The mutant machinery without running the suite: the catalogue still fits the reimpl, and
+the diagnosis picks the most specific failing checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from parity_tests import report
+from parity_tests.findings import TAGS
+from parity_tests.mutants.catalogue import MUTANTS
+from parity_tests.mutants.diagnosis import diagnose, level
+
+
+@pytest.mark.parametrize("name", sorted(MUTANTS), ids=sorted(MUTANTS))
+def test_every_mutant_replaces_existing_attributes(name):
+    """A rename in reimpl must break the mutant loudly, not make it a silent no-op."""
+    replaced = []
+
+    def patch(owner, attribute, value):
+        assert hasattr(owner, attribute), f"{owner} has no {attribute!r}"
+        assert getattr(owner, attribute) is not value
+        replaced.append(attribute)
+
+    MUTANTS[name].plant(patch)
+    assert replaced
+    assert MUTANTS[name].tag in TAGS
+
+
+def _row(check, tag, status="differs"):
+    return {"check": check, "tag": tag, "status": status}
+
+
+def test_diagnosis_takes_the_most_specific_failing_checks():
+    rows = [_row("agent/train_step/variables", "DIFF"), _row("world_model/loss/dyn", "CRITDIFF"),
+            _row("latents/kl/values", "CRITDIFF"), _row("twohot/bins/255", "DIFF", "agree")]
+    diagnosis = diagnose(rows)
+    assert diagnosis.tag == "CRITDIFF"
+    assert diagnosis.deciding == ("latents/kl/values",)
+    assert diagnosis.caught_by[0] == "latents/kl/values" and len(diagnosis.caught_by) == 3
+
+
+def test_diagnosis_prefers_the_most_severe_tag_within_a_level():
+    diagnosis = diagnose([_row("twohot/bins/255", "DIFF"), _row("twohot/finite", "BUG")])
+    assert diagnosis.tag == "BUG" and diagnosis.deciding == ("twohot/finite",)
+
+
+def test_diagnosis_ignores_registered_baseline_failures_and_reports_survivors():
+    rows = [_row("schedule/updates/fractional", "CONFIG", "known")]
+    assert diagnose(rows, frozenset({"schedule/updates/fractional"})).tag is None
+    assert diagnose(rows).tag == "CONFIG"
+
+
+def test_every_check_area_has_a_level():
+    with pytest.raises(KeyError):
+        level("unknown/check")
+    assert level("agent/loss/policy") == 1 and level("agent/train_step/variables") == 2
+
+
+def test_report_keeps_the_mutant_section():
+    section = f"{report.SECTION_START}\ntable\n{report.SECTION_END}"
+    text = report.with_section("# PARITY\n", section)
+    assert report.section_of(text) == section
+    replaced = report.with_section(text, section.replace("table", "new"))
+    assert "new" in replaced and "table" not in replaced
