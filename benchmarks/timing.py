@@ -79,37 +79,22 @@ def _maxrss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
 
 
-class _PeakMemory:
-    """Peak memory over a `with` block, by the best method the platform offers."""
-
-    def __enter__(self) -> _PeakMemory:
-        self.stats = jax.devices()[0].memory_stats()
-        if self.stats and "peak_bytes_in_use" in self.stats:
-            self.method = "device peak_bytes_in_use (process lifetime)"
-            return self
-        try:
-            _CLEAR_REFS.write_text("5")
-            self.method = "peak RSS above the RSS before the calls (VmHWM reset)"
-            self.before = _status_kib("VmRSS") * 1024
-        except OSError:
-            self.method = "ru_maxrss rise (process-lifetime peak; may be masked)"
-            self.before = _maxrss_bytes()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.method.startswith("device"):
-            self.peak = int(jax.devices()[0].memory_stats()["peak_bytes_in_use"])
-        elif self.method.startswith("peak RSS"):
-            self.peak = _status_kib("VmHWM") * 1024 - self.before
-        else:
-            self.peak = _maxrss_bytes() - self.before
-
-
-def compile_program(program: Program) -> tuple[jax.stages.Compiled, float]:
-    """The compiled executable and the seconds it took to trace, lower and compile."""
-    start = time.perf_counter()
-    compiled = program.fn.lower(*program.args).compile()
-    return compiled, time.perf_counter() - start
+def _peak_memory_probe() -> tuple[str, Callable[[], int]]:
+    """Start a peak-memory measurement: (method, read), `read()` giving the peak in bytes
+    since this call, by the best method the platform offers (see the module docstring)."""
+    device = jax.devices()[0]
+    if "peak_bytes_in_use" in (device.memory_stats() or {}):
+        return ("device peak_bytes_in_use (process lifetime)",
+                lambda: int(device.memory_stats()["peak_bytes_in_use"]))
+    try:
+        _CLEAR_REFS.write_text("5")
+    except OSError:
+        before = _maxrss_bytes()
+        return ("ru_maxrss rise (process-lifetime peak; may be masked)",
+                lambda: _maxrss_bytes() - before)
+    before = _status_kib("VmRSS") * 1024
+    return ("peak RSS above the RSS before the calls (VmHWM reset)",
+            lambda: _status_kib("VmHWM") * 1024 - before)
 
 
 def measure(program: Program, repeats: int, label: str
@@ -119,16 +104,18 @@ def measure(program: Program, repeats: int, label: str
     if repeats < 1:
         raise ValueError(f"repeats must be at least 1, got {repeats}")
     progress(f"{label}: compiling")
-    compiled, compile_s = compile_program(program)
+    start = time.perf_counter()
+    compiled = program.fn.lower(*program.args).compile()
+    compile_s = time.perf_counter() - start
     progress(f"{label}: compiled in {compile_s:.1f} s; one call, then {repeats} timed")
+    method, read_peak = _peak_memory_probe()
+    jax.block_until_ready(compiled(*program.args))
     seconds = []
-    with _PeakMemory() as memory:
+    for _ in range(repeats):
+        start = time.perf_counter()
         jax.block_until_ready(compiled(*program.args))
-        for _ in range(repeats):
-            start = time.perf_counter()
-            jax.block_until_ready(compiled(*program.args))
-            seconds.append(time.perf_counter() - start)
-    measurement = Measurement(compile_s, tuple(seconds), memory.peak, memory.method)
+        seconds.append(time.perf_counter() - start)
+    measurement = Measurement(compile_s, tuple(seconds), read_peak(), method)
     progress(f"{label}: median {measurement.median:.4g} s "
              f"[{measurement.low:.4g}-{measurement.high:.4g}]")
     return measurement, compiled
