@@ -131,6 +131,30 @@ def _policy_fn(obs_items: tuple, act_items: tuple, preset_name: str):
     return agent, jax.jit(jax.vmap(sample, in_axes=(None, None, 0)))
 
 
+@functools.cache
+def _rollout_fn(obs_items: tuple, act_items: tuple, preset_name: str):
+    agent = agent_lib.Agent.build(dict(obs_items), dict(act_items), preset(preset_name))
+
+    def rollout(params, obs):
+        carry = agent_lib.initial_policy_carry(agent, obs["is_first"].shape[0])
+        steps = []
+        for t in range(obs["is_first"].shape[1]):
+            step = {k: v[:, t] for k, v in obs.items()}
+            carry, action, _ = agent_lib.policy_step(agent, params, carry, step,
+                                                     jax.random.key(0), sample=False)
+            steps.append({"action": action, **carry["rssm"]})
+        return jax.tree.map(lambda *xs: jnp.stack(xs, 1), *steps)
+
+    return agent, jax.jit(rollout)
+
+
+def policy_rollout(obs_space, act_space, preset_name, variables, obs):
+    """The acting policy over obs {k: [B, T, ...]} from the initial carry, deterministic:
+    {"action": {k: [B, T, ...]}, "deter": [B, T, D], "stoch": [B, T, S, C]}."""
+    agent, fn = _rollout_fn(tuple(obs_space.items()), tuple(act_space.items()), preset_name)
+    return fn(agent_lib.from_official(agent, variables).params, obs)
+
+
 def policy_samples(obs_space, act_space, preset_name, variables, obs, keys):
     """One policy step from the initial carry per key: latent one-hots [N, 1, S, C] and
     actions {key: [N, 1, ...]}."""
@@ -174,6 +198,7 @@ def make_target() -> SimpleNamespace:
         agent_losses=agent_losses,
         agent_grads=agent_grads,
         train_step=train_step,
+        policy_rollout=policy_rollout,
         policy_samples=policy_samples,
         replay_sequences=replay_sequences,
         update_schedule=update_schedule,
