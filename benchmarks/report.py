@@ -43,9 +43,11 @@ class Table:
 
 
 def _unit(seconds: float) -> tuple[float, str]:
+    """Seconds, else milliseconds down to 0.01 ms, so the two sides of a sub-millisecond
+    policy step read in one unit."""
     if seconds >= 1:
         return 1.0, "s"
-    if seconds >= 1e-3:
+    if seconds >= 1e-5:
         return 1e3, "ms"
     return 1e6, "us"
 

@@ -106,7 +106,7 @@ def make_spec(config: TrainConfig) -> Compiled:
                      config.steps_per_collect, config.train_ratio)
 
 
-def stored_config(config: TrainConfig) -> dict[str, Any]:
+def _stored_config(config: TrainConfig) -> dict[str, Any]:
     """What the checkpoint records: the fields that describe the training, without where
     and how this process runs it (logdir, resume), so a checkpoint does not depend on them."""
     return {k: v for k, v in dataclasses.asdict(config).items() if k not in ("logdir", "resume")}
@@ -134,11 +134,12 @@ def _iteration(compiled: Compiled, state, key, tally, names):
     return state, metrics, key, tally
 
 
-def _write_openloop(logdir: Path, log, report_fn, state, key, iteration: int, context: int):
+def _write_openloop(log: metrics_log.MetricsLog, report_fn, state, key, iteration: int,
+                    context: int) -> None:
     # fold_in leaves the training key sequence as it is: reports do not change the run.
     videos = report_fn(state, jax.random.fold_in(key, iteration))
     picture = openloop_lib.grid(np.asarray(videos["image"]), context)
-    openloop_lib.write_png(logdir / "openloop" / f"iter_{iteration:06d}.png", picture)
+    openloop_lib.write_png(log.logdir / "openloop" / f"iter_{iteration:06d}.png", picture)
     log.image("openloop/image", int(state.env_steps), picture)
 
 
@@ -154,7 +155,7 @@ def train(config: TrainConfig) -> dict[str, float]:
     logdir = Path(config.logdir)
     logdir.mkdir(parents=True, exist_ok=True)
     (logdir / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2))
-    stored = stored_config(config)
+    stored = _stored_config(config)
     compiled = make_spec(config)
     spec = compiled.spec
     key, init_key = jax.random.split(jax.random.key(config.seed))
@@ -184,7 +185,7 @@ def train(config: TrainConfig) -> dict[str, float]:
             print(_progress(last, config.env_steps, time.time() - started), end="", flush=True)
             if (spec.env.pixels and iteration % config.report_every == 0
                     and loop_lib.ready(spec, state)):
-                _write_openloop(logdir, log, compiled.report, state, key, iteration,
+                _write_openloop(log, compiled.report, state, key, iteration,
                                 spec.agent.config.batch_length // 2)
             if iteration % config.checkpoint_every == 0:
                 checkpoint_lib.save(path, stored, state, key, tally)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 LEVELS = {
     "returns": 0, "twohot": 0, "latents": 0, "policy": 0, "keys": 0, "replay": 0,
     "schedule": 0, "config": 0,
-    "world_model": 1, "agent/loss": 1, "agent/slow_critic": 1, "vector_obs": 1,
+    "world_model": 1, "agent/loss": 1, "policy/rollout": 1, "agent/slow_critic": 1, "vector_obs": 1,
     "gradients": 2, "agent/train_step": 2,
 }
 SEVERITY = ("BUG", "CRITDIFF", "DIFF", "CONFIG", "MINOR", "TOCHECK")
