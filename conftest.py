@@ -4,10 +4,15 @@ import os
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
-from hypothesis import settings  # noqa: E402
+from hypothesis import Phase, settings  # noqa: E402
 
 settings.register_profile("ci", derandomize=True, deadline=None, max_examples=50)
 settings.register_profile("dev", deadline=None, max_examples=50)
-settings.load_profile("ci" if os.environ.get("CI") else "dev")
+# The mutant runner (parity_tests/mutants) needs to know which checks fail, not the smallest
+# failing example: CI's examples, no shrinking (each shrink step may compile a new shape).
+settings.register_profile("mutants", derandomize=True, deadline=None, max_examples=50,
+                          database=None, phases=(Phase.explicit, Phase.reuse, Phase.generate))
+settings.load_profile(os.environ.get("PARITY_HYPOTHESIS_PROFILE")
+                      or ("ci" if os.environ.get("CI") else "dev"))
 
 pytest_plugins = ("parity_tests.plugin",)

@@ -31,7 +31,8 @@ def _environment() -> dict[str, str]:
     cache = Path(os.environ.get("DREAMER_PARITY_CACHE", Path.home() / ".cache/dreamer-parity"))
     return {**os.environ, "JAX_COMPILATION_CACHE_DIR": str(cache / "xla"),
             "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
-            "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1"}
+            "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1",
+            "PARITY_HYPOTHESIS_PROFILE": "mutants"}
 
 
 def run_suite(mutant: str, workdir: Path) -> list[dict]:
