@@ -54,7 +54,7 @@ def run_preset(name: str, repeats: int, seed: int = 0) -> Result:
     return Result(config, agent_config.batch_size, agent_config.batch_length, collect, update)
 
 
-def _rates(r: Result, updates: int, collect_s: float, update_s: float) -> tuple[float, ...]:
+def _rates(r: Result, updates: float, collect_s: float, update_s: float) -> tuple[float, ...]:
     iteration = collect_s + updates * update_s
     env_steps = r.config.num_envs * r.config.steps_per_collect
     return env_steps / iteration, updates / iteration, 100 * collect_s / iteration
@@ -76,7 +76,7 @@ def table(results: list[Result], repeats: int) -> report.Table:
             share_low = _rates(r, updates, r.collect.low, r.update.high)[2]
             share_high = _rates(r, updates, r.collect.high, r.update.low)[2]
             timed.rows.append([
-                r.config.preset, str(train_ratio), str(updates),
+                r.config.preset, str(train_ratio), f"{updates:g}",
                 report.spread(median[0], slow[0], fast[0]),
                 report.spread(median[1], slow[1], fast[1]),
                 report.spread(median[2], share_low, share_high, "%"),

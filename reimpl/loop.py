@@ -8,11 +8,14 @@ scan ran ~50x slower than the same step as its own program (measured at the `cpu
 
 Train ratio, in the official sense: replayed steps per environment step. An iteration collects
 E * S env steps; each update replays B * L steps (L = batch_length, plus the replay context);
-so it runs round(ratio * E * S / (B * L)) updates (`updates_per_iteration`).
+so iterations run g = ratio * E * S / (B * L) updates on average (`updates_per_iteration`), a
+whole number each (`updates_due`), the fractions carried over as the official
+`elements.when.Ratio` carries them.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +35,7 @@ class LoopSpec:
     env: envs_lib.Env
     num_envs: int
     steps_per_collect: int
-    updates: int  # per iteration
+    updates: float  # per iteration, on average (updates_due gives each iteration's count)
 
     @property
     def sequence_length(self) -> int:
@@ -40,9 +43,15 @@ class LoopSpec:
 
 
 def updates_per_iteration(train_ratio: float, num_envs: int, steps: int, batch_size: int,
-                          batch_length: int) -> int:
-    return max(1, round(ratio_lib.grad_steps_for(train_ratio, num_envs, steps, batch_size,
-                                                 batch_length)))
+                          batch_length: int) -> float:
+    return ratio_lib.grad_steps_for(train_ratio, num_envs, steps, batch_size, batch_length)
+
+
+def updates_due(per_iteration: float, iteration: int) -> int:
+    """Updates after collect phase `iteration` (from 0): the whole updates accrued by its end
+    minus those accrued before it, so n phases run floor(n * per_iteration) updates in all.
+    A function of the iteration alone, so a resumed run keeps the schedule."""
+    return math.floor((iteration + 1) * per_iteration) - math.floor(iteration * per_iteration)
 
 
 @struct.dataclass

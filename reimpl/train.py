@@ -118,13 +118,15 @@ def _scalars(metrics) -> dict[str, float]:
 
 def _iteration(compiled: Compiled, state, key, tally, names):
     spec = compiled.spec
-    key, collect_key, *update_keys = jax.random.split(key, 2 + spec.updates)
+    iteration = int(state.env_steps) // (spec.num_envs * spec.steps_per_collect)
+    due = loop_lib.updates_due(spec.updates, iteration)
+    key, collect_key, *update_keys = jax.random.split(key, 2 + due)
     state, collected = compiled.collect(state, collect_key)
     metrics = _scalars(collected)
     tally = metrics_log.add_episodes(tally, collected["achievement_counts"],
                                      collected["episodes"])
     metrics.update(metrics_log.achievement_metrics(names, tally.counts, tally.episodes))
-    if loop_lib.ready(spec, state):
+    if loop_lib.ready(spec, state) and update_keys:
         history = []
         for update_key in update_keys:
             state, update_metrics = compiled.update(state, update_key)
@@ -170,7 +172,7 @@ def train(config: TrainConfig) -> dict[str, float]:
         spec.agent.config.batch_size, spec.agent.config.batch_length)
     per_iteration = config.num_envs * config.steps_per_collect
     print(f"[train] {config.env}, preset {config.preset}, {config.num_envs} envs, "
-          f"{spec.updates} updates per {per_iteration} env steps "
+          f"{spec.updates:g} updates per {per_iteration} env steps on average "
           f"(train ratio {effective:g}); compiling...", flush=True)
     if not spec.env.pixels:
         print(f"[train] no open-loop images: {config.env} has no image observation", flush=True)

@@ -95,3 +95,13 @@ def test_module_entry_point_runs():
         [sys.executable, "-m", "reimpl.ratio", "--envs", "1", "--steps-per-collect", "1",
          "--target", "512"], capture_output=True, text=True, check=True, timeout=60)
     assert "needs 0.5 updates per collect (a whole 1 per collect gives 1024)" in result.stdout
+
+
+@pytest.mark.parametrize("per_iteration", [0.5, 6.25, 1 / 3, 8.0], ids=["half", "quarter",
+                                                                       "third", "whole"])
+def test_updates_due_carries_fractions(per_iteration):
+    from reimpl.loop import updates_due
+
+    counts = [updates_due(per_iteration, i) for i in range(999)]
+    assert all(c in (int(per_iteration), int(per_iteration) + 1) for c in counts)
+    assert sum(counts) == int(999 * per_iteration + 1e-9)

@@ -209,8 +209,7 @@ def boundary_without_is_first(patch):
 
 def ratio_without_batch_length(patch):
     patch(loop, "updates_per_iteration",
-          lambda ratio, envs, steps, batch_size, batch_length: max(
-              1, round(ratio * envs * steps / batch_size)))
+          lambda ratio, envs, steps, batch_size, batch_length: ratio * envs * steps / batch_size)
 
 
 MUTANTS = {m.name: m for m in [

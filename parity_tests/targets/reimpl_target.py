@@ -175,7 +175,7 @@ def update_schedule(train_ratio, envs, steps_per_collect, batch_size, batch_leng
     """Cumulative updates after each collect phase of reimpl.train's loop."""
     per_iteration = loop.updates_per_iteration(train_ratio, envs, steps_per_collect, batch_size,
                                                batch_length)
-    return per_iteration * np.arange(1, iterations + 1)
+    return np.cumsum([loop.updates_due(per_iteration, i) for i in range(iterations)])
 
 
 def make_target() -> SimpleNamespace:
