@@ -74,6 +74,8 @@ def _mismatch(path: Path, stored: dict, config: dict, error: Exception) -> Value
 
 def load(path: Path, config: dict[str, Any], state, key, tally):
     """(state, key, tally) restored into the structure of the given ones, for --resume."""
+    if not path.is_file():
+        raise FileNotFoundError(f"--resume: no checkpoint at {path}; start without --resume")
     raw = read(path)
     template = {"state": state, "key": key, "tally": tally}
     try:

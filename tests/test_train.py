@@ -92,3 +92,8 @@ def test_train_resume_refuses_a_mismatched_checkpoint(uninterrupted, tmp_path):
         main(["--env", TINY.env, "--preset", "debug", "--num-envs", "3", "--logdir",
               str(tmp_path), "--resume", "--env-steps", "8", "--replay-capacity", "32",
               "--max-episode-steps", "3"])
+
+
+def test_train_resume_without_a_checkpoint_says_so(tmp_path):
+    with pytest.raises(FileNotFoundError, match="--resume: no checkpoint at .*start without"):
+        train(dataclasses.replace(TINY, logdir=str(tmp_path), resume=True))
