@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
 from parity_tests import findings, report
@@ -67,12 +68,19 @@ def render(rows: list[tuple[str, ...]]) -> str:
     return "\n".join(lines)
 
 
+def _revision() -> str:
+    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True)
+    return result.stdout.strip() or "unknown revision"
+
+
 def splice(path: Path, table: str) -> None:
     """Put the table into the report's mutant section."""
     section = (f"{report.SECTION_START}\n## Mutants\n\nThe suite run against planted "
-               f"mistakes (`make mutants`; catalogue in `parity_tests/mutants/catalogue.py`). "
-               f"A mutant earns the tag of the most specific checks that caught it "
-               f"(`parity_tests/mutants/diagnosis.py`).\n\n{table}\n{report.SECTION_END}")
+               f"mistakes (`make mutants`; catalogue in `parity_tests/mutants/catalogue.py`), "
+               f"{date.today().isoformat()} at {_revision()}. A mutant earns the tag of the "
+               f"most specific checks that caught it (`parity_tests/mutants/diagnosis.py`)."
+               f"\n\n{table}\n{report.SECTION_END}")
     path.write_text(report.with_section(path.read_text() if path.exists() else "", section))
 
 
