@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 
 import numpy as np
-
 import pytest
 
 from reimpl.spaces import discrete_act_space, image_obs_space

@@ -68,9 +68,9 @@ def pytest_sessionfinish(session, exitstatus):
     path = session.config.getoption("--parity-report")
     if not path or not recorder.records:
         return
-    from parity_tests import report
-
     from pathlib import Path
+
+    from parity_tests import report
 
     text = report.render(recorder.records, recorder.registry, recorder.target)
     old = Path(path).read_text() if Path(path).exists() else ""

@@ -103,7 +103,7 @@ def test_latents_sampling_frequencies(official, target, parity):
     onehots = np.asarray(jax.vmap(lambda k: sample(logits, UNIMIX, k))(keys))  # [N, 1, 8, 6]
     counts = onehots.sum(0)[0]  # [8, 6]
     probs = np.asarray(pieces.latent_probs(logits, UNIMIX))[0]
-    pvalues = [stats.chisquare(c, p * draws).pvalue for c, p in zip(counts, probs)]
+    pvalues = [stats.chisquare(c, p * draws).pvalue for c, p in zip(counts, probs, strict=True)]
     worst = min(pvalues)
     parity.verdict(check, "BUG", description, worst > 1e-6,
                    f"smallest chi-square p-value {worst:.2e} (threshold 1e-6)",

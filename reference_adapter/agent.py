@@ -8,8 +8,9 @@ keyed exactly as the official code names them (`dyn/dynin0/kernel`, `opt/state/1
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import jax
 import numpy as np

@@ -17,7 +17,7 @@ def to_official(spaces: dict) -> dict:
     for key, space in spaces.items():
         dtype = np.dtype(space.dtype)
         classes = getattr(space, "classes", None)
-        if dtype == bool:
+        if dtype.kind == "b":
             converted[key] = elements.Space(bool, tuple(space.shape))
         elif classes is not None:
             converted[key] = elements.Space(dtype, tuple(space.shape), 0, classes)

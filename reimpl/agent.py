@@ -18,9 +18,8 @@ import numpy as np
 import optax
 from flax import struct
 
-from . import normalize
+from . import normalize, parameters
 from . import optimizer as optimizer_lib
-from . import parameters
 from . import rssm as rssm_lib
 from . import world_model as wm
 from .config import AgentConfig

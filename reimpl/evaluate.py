@@ -102,7 +102,7 @@ def run_episodes(env: envs_lib.Env, chunk, params, carry, episodes: int, num_env
         key, chunk_key = jax.random.split(key)
         rollout, finished = chunk(params, rollout, chunk_key)
         finished = jax.tree.map(np.asarray, finished)
-        for step, env_index in zip(*np.nonzero(finished["done"])):
+        for step, env_index in zip(*np.nonzero(finished["done"]), strict=True):
             per_env[env_index].append({k: finished[k][step, env_index]
                                        for k in ("return", "length", "achievements")})
     return _take(per_env, episodes)

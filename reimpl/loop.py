@@ -116,7 +116,7 @@ def _episode_summary(finished) -> dict[str, jax.Array]:
 def collect(spec: LoopSpec, loop: LoopState, key: jax.Array):
     """`steps_per_collect` policy and env steps in every env, each step added to the replay."""
     keys = jax.random.split(key, spec.steps_per_collect)
-    loop, finished = jax.lax.scan(lambda l, k: _collect_step(spec, l, k), loop, keys)
+    loop, finished = jax.lax.scan(lambda state, k: _collect_step(spec, state, k), loop, keys)
     return loop, _episode_summary(finished)
 
 

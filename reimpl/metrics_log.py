@@ -86,4 +86,4 @@ def achievement_metrics(names: list[str], counts, episodes) -> dict[str, float]:
         return {}
     rates = np.asarray(counts) / episodes
     return {"crafter_score": envs_lib.crafter_score(rates),
-            **{f"achievement/{name}": float(rate) for name, rate in zip(names, rates)}}
+            **{f"achievement/{name}": float(rate) for name, rate in zip(names, rates, strict=True)}}

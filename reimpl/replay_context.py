@@ -36,7 +36,8 @@ def apply_replay_context(
     }
     if not context:
         return carry, obs, shifted
-    stored = {"deter": data["dyn/deter"][:, context - 1], "stoch": data["dyn/stoch"][:, context - 1]}
+    stored = {"deter": data["dyn/deter"][:, context - 1],
+              "stoch": data["dyn/stoch"][:, context - 1]}
     first_chunk = data["consec"][:, 0] == 0  # [B]
     carry = {key: _where(first_chunk, stored[key], carry[key]) for key in carry}
     obs = {key: value[:, context:] for key, value in obs.items()}

@@ -63,7 +63,7 @@ def test_step_state_has_the_reset_state_types(name):
     _, state, _, next_state, _ = _abstract_steps(name)
     before = jax.tree_util.tree_leaves_with_path(state)
     after = jax.tree.leaves(next_state)
-    differ = [(jax.tree_util.keystr(path), a, b) for (path, a), b in zip(before, after)
+    differ = [(jax.tree_util.keystr(path), a, b) for (path, a), b in zip(before, after, strict=True)
               if (a.shape, a.dtype, a.weak_type) != (b.shape, b.dtype, b.weak_type)]
     assert len(before) == len(after) and not differ, differ[:3]
 

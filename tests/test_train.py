@@ -82,7 +82,8 @@ def test_train_resume_equals_uninterrupted(uninterrupted, tmp_path, capsys):
     tally = checkpoint.read(tmp_path / "checkpoint.msgpack")["tally"]
     assert int(tally["episodes"]) == sum(x["episodes"] for x in _jsonl(logdir))
     assert _jsonl(tmp_path) == _jsonl(logdir)
-    assert "no open-loop images: Craftax-Classic-Symbolic-v1 has no image" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "no open-loop images: Craftax-Classic-Symbolic-v1 has no image" in printed
 
 
 def test_train_resume_refuses_a_mismatched_checkpoint(uninterrupted, tmp_path):

@@ -16,8 +16,18 @@ import jax
 import jax.numpy as jnp
 
 from reimpl import agent as agent_lib
-from reimpl import decoder, distributions, loop, losses, normalize, optimizer, replay, returns
-from reimpl import rssm, world_model
+from reimpl import (
+    decoder,
+    distributions,
+    loop,
+    losses,
+    normalize,
+    optimizer,
+    replay,
+    returns,
+    rssm,
+    world_model,
+)
 from reimpl.nets import symexp, symlog
 
 Patch = Callable[[object, str, object], None]  # patch(owner, attribute, replacement)
