@@ -241,3 +241,16 @@ def test_adapter_apply_runs_the_official_rssm(official_agent):
     assert np.isfinite(feat["deter"]).all() and entries["deter"].shape == (batch, length, 8)
     onehot = feat["stoch"].sum(-1)
     np.testing.assert_allclose(onehot, 1.0, rtol=1e-6)  # each latent one-hot
+
+
+def test_adapter_layout_fixture_is_current(official_agent):
+    """fixtures/official_param_layout_debug.txt is what the official code produces today
+    (regenerate with `python fixtures/make_fixtures.py`)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "fixtures" / "make_fixtures.py"
+    spec = importlib.util.spec_from_file_location("make_fixtures", path)
+    make_fixtures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_fixtures)
+    assert make_fixtures.layout_text(official_agent) == make_fixtures.LAYOUT.read_text()
