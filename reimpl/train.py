@@ -38,7 +38,7 @@ class TrainConfig:
     num_envs: int = 8  # environments stepped in lock-step
     steps_per_collect: int = 8  # env steps per env between update phases
     train_ratio: float = 32.0  # replayed steps per env step (official run.train_ratio)
-    env_steps: int = 1024  # total env steps (all envs); about 7 minutes on 2 CPU cores
+    env_steps: int = 1024  # total env steps (all envs); about 4 minutes on 2 CPU cores
     replay_capacity: int = 2048  # steps kept per env
     max_episode_steps: int = 0  # episode time limit; 0 keeps craftax's (10000 Classic)
     seed: int = 0
