@@ -17,7 +17,7 @@ import numpy as np
 from flax import serialization
 
 # The config fields that fix the shapes of the saved state.
-SHAPE_FIELDS = ("env", "preset", "num_envs", "replay_capacity")
+SHAPE_FIELDS = ("env", "preset", "agent", "num_envs", "replay_capacity")
 
 
 def _is_key(x) -> bool:

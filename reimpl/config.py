@@ -255,3 +255,44 @@ def preset(name: str, **overrides) -> AgentConfig:
 def to_nested_dict(config) -> dict:
     """The config as plain nested dicts (for logging and for building the official config)."""
     return dataclasses.asdict(config)
+
+
+def override(config, assignments: str):
+    """`config` with fields replaced from 'key=value,key=value'; dotted keys reach nested
+    configs ('opt.lr=3e-4,rssm.free_nats=0.5'). Values are parsed as the field's type; an
+    unknown key or an unparsable value raises ValueError naming it."""
+    for assignment in filter(None, (part.strip() for part in assignments.split(","))):
+        key, sep, value = assignment.partition("=")
+        if not sep:
+            raise ValueError(f"override {assignment!r} is not key=value")
+        config = _set(config, key.strip().split("."), value.strip(), key.strip())
+    return config
+
+
+def _set(config, path: list[str], value: str, key: str):
+    fields = {f.name: f for f in dataclasses.fields(config)}
+    if path[0] not in fields:
+        raise ValueError(f"unknown config key {key!r}: {type(config).__name__} has "
+                         f"{', '.join(sorted(fields))}")
+    current = getattr(config, path[0])
+    if len(path) > 1:
+        if not dataclasses.is_dataclass(current):
+            raise ValueError(f"config key {key!r}: {path[0]} has no fields")
+        return replace(config, **{path[0]: _set(current, path[1:], value, key)})
+    if dataclasses.is_dataclass(current):
+        raise ValueError(f"config key {key!r} names a group; set one of its fields")
+    return replace(config, **{path[0]: _parse_value(value, current, key)})
+
+
+def _parse_value(text: str, current, key: str):
+    try:
+        if isinstance(current, bool):
+            if text.lower() not in ("true", "false"):
+                raise ValueError("expected true or false")
+            return text.lower() == "true"
+        if isinstance(current, tuple):
+            return tuple(int(part) for part in text.split(":"))
+        return type(current)(text)
+    except ValueError as error:
+        raise ValueError(f"config key {key!r}: cannot read {text!r} as "
+                         f"{type(current).__name__} ({error})") from None

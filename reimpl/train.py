@@ -28,13 +28,16 @@ from . import openloop as openloop_lib
 from . import ratio as ratio_lib
 from . import replay as replay_lib
 from .agent import Agent
-from .config import PRESETS, preset
+from .config import PRESETS, override, preset
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     env: str = "Craftax-Classic-Pixels-v1"  # one of reimpl.envs.ENV_NAMES
     preset: str = "cpu"  # agent preset (reimpl.config.PRESETS)
+    # Agent config fields replaced on top of the preset, 'key=value,...' with dotted keys for
+    # nested groups, e.g. 'opt.lr=3e-4,rssm.free_nats=0.5' (reimpl.config.override).
+    agent: str = ""
     num_envs: int = 8  # environments stepped in lock-step
     steps_per_collect: int = 8  # env steps per env between update phases
     train_ratio: float = 32.0  # replayed steps per env step (official run.train_ratio)
@@ -64,6 +67,10 @@ def _parse(argv) -> TrainConfig:
         parser.error(f"--preset must be one of {', '.join(PRESETS)}")
     if args.env not in envs_lib.ENV_NAMES:
         parser.error(f"--env must be one of {', '.join(envs_lib.ENV_NAMES)}")
+    try:
+        override(preset(args.preset), args.agent)
+    except ValueError as error:
+        parser.error(f"--agent: {error}")
     return TrainConfig(**vars(args))
 
 
@@ -86,12 +93,12 @@ class Compiled(NamedTuple):
 
 
 @functools.cache
-def _compiled(env_name: str, max_episode_steps: int, preset_name: str, num_envs: int,
-              steps: int, ratio: float):
+def _compiled(env_name: str, max_episode_steps: int, preset_name: str, overrides: str,
+              num_envs: int, steps: int, ratio: float):
     """The loop spec and its jitted collect, update and report, shared by runs of the same
     shape (a resumed run in the same process compiles nothing)."""
     env = envs_lib.make_env(env_name, max_timesteps=max_episode_steps or None)
-    agent_config = preset(preset_name)
+    agent_config = override(preset(preset_name), overrides)
     agent = Agent.build(env.obs_space, env.act_space, agent_config)
     updates = loop_lib.updates_per_iteration(
         ratio, num_envs, steps, agent_config.batch_size, agent_config.batch_length)
@@ -102,8 +109,8 @@ def _compiled(env_name: str, max_episode_steps: int, preset_name: str, num_envs:
 
 
 def make_spec(config: TrainConfig) -> Compiled:
-    return _compiled(config.env, config.max_episode_steps, config.preset, config.num_envs,
-                     config.steps_per_collect, config.train_ratio)
+    return _compiled(config.env, config.max_episode_steps, config.preset, config.agent,
+                     config.num_envs, config.steps_per_collect, config.train_ratio)
 
 
 def _stored_config(config: TrainConfig) -> dict[str, Any]:
@@ -171,7 +178,8 @@ def train(config: TrainConfig) -> dict[str, float]:
         config.num_envs, config.steps_per_collect, spec.updates,
         spec.agent.config.batch_size, spec.agent.config.batch_length)
     per_iteration = config.num_envs * config.steps_per_collect
-    print(f"[train] {config.env}, preset {config.preset}, {config.num_envs} envs, "
+    agent = f" with {config.agent}" if config.agent else ""
+    print(f"[train] {config.env}, preset {config.preset}{agent}, {config.num_envs} envs, "
           f"{spec.updates:g} updates per {per_iteration} env steps on average "
           f"(train ratio {effective:g}); compiling...", flush=True)
     if not spec.env.pixels:

@@ -13,7 +13,7 @@ import pytest
 from tensorboardX.proto import event_pb2
 
 from reimpl import checkpoint
-from reimpl.train import TrainConfig, main, train
+from reimpl.train import TrainConfig, main, make_spec, train
 
 # A 3-step time limit, so episodes (and achievement tallies) finish before the resume point.
 TINY = TrainConfig(env="Craftax-Classic-Symbolic-v1", preset="debug", num_envs=2,
@@ -98,3 +98,21 @@ def test_train_resume_refuses_a_mismatched_checkpoint(uninterrupted, tmp_path):
 def test_train_resume_without_a_checkpoint_says_so(tmp_path):
     with pytest.raises(FileNotFoundError, match="--resume: no checkpoint at .*start without"):
         train(dataclasses.replace(TINY, logdir=str(tmp_path), resume=True))
+
+
+def test_train_agent_overrides_reach_the_agent_and_bad_ones_stop_the_parser(capsys):
+    config = dataclasses.replace(TINY, agent="opt.lr=3e-4,imag_length=4")
+    agent_config = make_spec(config).spec.agent.config
+    assert (agent_config.opt.lr, agent_config.imag_length) == (3e-4, 4)
+    with pytest.raises(SystemExit):
+        main(["--env", TINY.env, "--preset", "debug", "--agent", "opt.lr=fast"])
+    assert "--agent: config key 'opt.lr': cannot read 'fast' as float" in capsys.readouterr().err
+
+
+def test_train_resume_refuses_other_agent_overrides(uninterrupted, tmp_path):
+    logdir, _ = uninterrupted
+    (tmp_path / "checkpoint.msgpack").write_bytes((logdir / "checkpoint.msgpack").read_bytes())
+    resumed = dataclasses.replace(TINY, logdir=str(tmp_path), resume=True, env_steps=32,
+                                  agent="rssm.deter=16")
+    with pytest.raises(ValueError, match=r"agent='' \(this run: 'rssm.deter=16'\)"):
+        train(resumed)
