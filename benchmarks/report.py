@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import statistics
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import jax
 import jaxlib
 
-from .timing import Measurement
+from .timing import Measurement, paired_ratios
 
 
 @dataclass
@@ -76,6 +77,12 @@ def ratio(ours: Measurement, theirs: Measurement) -> str:
     """Ratio of medians; the range pairs our fastest with their slowest call and back."""
     return spread(ours.median / theirs.median, ours.low / theirs.high,
                   ours.high / theirs.low)
+
+
+def paired_ratio(ours: Measurement, theirs: Measurement) -> str:
+    """Median [min-max] of the per-round ratios of two programs timed in alternation."""
+    ratios = paired_ratios(ours, theirs)
+    return spread(statistics.median(ratios), min(ratios), max(ratios))
 
 
 def size(num_bytes: int | None) -> str:

@@ -101,21 +101,50 @@ def measure(program: Program, repeats: int, label: str
             ) -> tuple[Measurement, jax.stages.Compiled]:
     """Compile, call once, then time `repeats` calls; returns the measurement and the
     executable."""
+    return measure_interleaved([program], repeats, label)[0]
+
+
+def measure_interleaved(programs: list[Program], repeats: int, label: str
+                        ) -> list[tuple[Measurement, jax.stages.Compiled]]:
+    """Compile each program and call it once (its peak memory is taken over that call), then
+    time `repeats` rounds that call every program once in turn (A B A B ...). A slow drift of
+    the machine (another job, clock changes) then lands on both sides of a round alike, so the
+    per-round ratios `paired_ratios` compare like with like; timing one program's calls after
+    the other's does not."""
     if repeats < 1:
         raise ValueError(f"repeats must be at least 1, got {repeats}")
-    progress(f"{label}: compiling")
-    start = time.perf_counter()
-    compiled = program.fn.lower(*program.args).compile()
-    compile_s = time.perf_counter() - start
-    progress(f"{label}: compiled in {compile_s:.1f} s; one call, then {repeats} timed")
-    method, read_peak = _peak_memory_probe()
-    jax.block_until_ready(compiled(*program.args))
-    seconds = []
-    for _ in range(repeats):
+    executables, compile_times, peaks = [], [], []
+    for program in programs:
+        name = f"{label} {program.name}".strip()
+        progress(f"{name}: compiling")
         start = time.perf_counter()
+        compiled = program.fn.lower(*program.args).compile()
+        compile_times.append(time.perf_counter() - start)
+        progress(f"{name}: compiled in {compile_times[-1]:.1f} s; one untimed call")
+        method, read_peak = _peak_memory_probe()
         jax.block_until_ready(compiled(*program.args))
-        seconds.append(time.perf_counter() - start)
-    measurement = Measurement(compile_s, tuple(seconds), read_peak(), method)
-    progress(f"{label}: median {measurement.median:.4g} s "
-             f"[{measurement.low:.4g}-{measurement.high:.4g}]")
-    return measurement, compiled
+        peaks.append((read_peak(), method))
+        executables.append(compiled)
+    names = " and ".join(program.name for program in programs)
+    progress(f"{label}: {repeats} timed rounds of {names}")
+    seconds: list[list[float]] = [[] for _ in programs]
+    for _ in range(repeats):
+        for program, compiled, times in zip(programs, executables, seconds):
+            start = time.perf_counter()
+            jax.block_until_ready(compiled(*program.args))
+            times.append(time.perf_counter() - start)
+    results = []
+    for program, compiled, compile_s, (peak, method), times in zip(
+            programs, executables, compile_times, peaks, seconds):
+        measurement = Measurement(compile_s, tuple(times), peak, method)
+        progress(f"{label} {program.name}: median {measurement.median:.4g} s "
+                 f"[{measurement.low:.4g}-{measurement.high:.4g}]")
+        results.append((measurement, compiled))
+    return results
+
+
+def paired_ratios(ours: Measurement, theirs: Measurement) -> tuple[float, ...]:
+    """Per-round ratios of two measurements timed in the same rounds (`measure_interleaved`)."""
+    if len(ours.seconds) != len(theirs.seconds):
+        raise ValueError("paired ratios need measurements of the same rounds")
+    return tuple(a / b for a, b in zip(ours.seconds, theirs.seconds))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from reimpl.config import preset
 
 from . import flops, programs, report, workload
-from .timing import Measurement, Program, measure, progress
+from .timing import Measurement, Program, measure_interleaved, progress
 
 
 @dataclass(frozen=True)
@@ -22,9 +22,9 @@ class Result:
     counted: flops.JaxprCount | None  # None unless FLOPs were asked for
 
 
-def _measure(preset_name: str, program: Program, repeats: int, count_flops: bool) -> Result:
+def _result(preset_name: str, program: Program, measurement: Measurement, compiled,
+            count_flops: bool) -> Result:
     label = f"train step {preset_name} {program.name}"
-    measurement, compiled = measure(program, repeats, label)
     programs.assert_float32(compiled, label)
     memory = compiled.memory_analysis()
     counted = None
@@ -38,16 +38,17 @@ def _measure(preset_name: str, program: Program, repeats: int, count_flops: bool
 
 def run_preset(name: str, batch_size: int, batch_length: int, repeats: int,
                with_official: bool, count_flops: bool) -> list[Result]:
+    """Both sides built first, then timed in alternating rounds (`measure_interleaved`)."""
     config = preset(name, batch_size=batch_size, batch_length=batch_length)
     batch = workload.train_batch(config)
     progress(f"train step {name} reimpl: building")
-    results = [_measure(name, programs.reimpl_train(config, batch), repeats, count_flops)]
+    sides = [programs.reimpl_train(config, batch)]
     if with_official:
         progress(f"train step {name} official: building (official init)")
-        official = programs.official_agent(config, name)
-        program = programs.official_train(official, batch)
-        results.append(_measure(name, program, repeats, count_flops))
-    return results
+        sides.append(programs.official_train(programs.official_agent(config, name), batch))
+    measured = measure_interleaved(sides, repeats, f"train step {name}")
+    return [_result(name, program, measurement, compiled, count_flops)
+            for program, (measurement, compiled) in zip(sides, measured)]
 
 
 def table(results: list[Result], batch_size: int, batch_length: int, repeats: int,
@@ -59,7 +60,7 @@ def table(results: list[Result], batch_size: int, batch_length: int, repeats: in
     by_preset = {(r.preset, r.side): r for r in results}
     for r in results:
         official = by_preset.get((r.preset, "official"))
-        versus = (report.ratio(r.measurement, official.measurement)
+        versus = (report.paired_ratio(r.measurement, official.measurement)
                   if r.side == "reimpl" and official else "")
         timed.rows.append([r.preset, r.side, report.duration(r.measurement), versus,
                            report.seconds(r.measurement.compile_s),
@@ -67,7 +68,10 @@ def table(results: list[Result], batch_size: int, batch_length: int, repeats: in
     methods = sorted({r.measurement.memory_method for r in results})
     timed.notes += [
         f"Median [min-max] of {repeats} calls of the compiled step on device-resident state, "
-        f"waiting for every output; compile = trace + lower + XLA compile.",
+        f"waiting for every output; compile = trace + lower + XLA compile. The two sides are "
+        f"called in alternation (reimpl, official, reimpl, ...), and reimpl/official is the "
+        f"median [min-max] of the {repeats} per-round ratios, so drift of the machine during "
+        f"the run does not favour the side timed first.",
         f"Both sides train on {batch_size}x{batch_length} steps after 1 replay-context step, "
         f"64x64x3 uint8 images and 17 discrete actions, sampling as in training; both compiled "
         f"programs checked free of bfloat16 (float32).",
