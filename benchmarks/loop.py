@@ -41,15 +41,17 @@ def run_preset(name: str, repeats: int, seed: int = 0) -> Result:
     spec = jitted.spec
     init_key, collect_key, update_key = jax.random.split(jax.random.key(seed), 3)
     progress(f"loop {name}: building ({config.env}, {config.num_envs} envs)")
+    # Both programs donate the state (reimpl.train): each timed call gets the last one's.
     state = loop_lib.init_loop(spec, init_key, config.replay_capacity)
-    collect, collect_exe = measure(Program("collect", jitted.collect, (state, collect_key)),
-                                   repeats, f"loop {name} collect")
+    collect, collect_exe = measure(
+        Program("collect", jitted.collect, (loop_lib.own_buffers(state), collect_key),
+                chained=True), repeats, f"loop {name} collect")
     filled = 0
     while not loop_lib.ready(spec, state):  # updates sample full sequences
         state, _ = collect_exe(state, jax.random.fold_in(collect_key, filled))
         filled += 1
-    update, _ = measure(Program("update", jitted.update, (state, update_key)), repeats,
-                        f"loop {name} update")
+    update, _ = measure(Program("update", jitted.update, (state, update_key), chained=True),
+                        repeats, f"loop {name} update")
     agent_config = spec.agent.config
     return Result(config, agent_config.batch_size, agent_config.batch_length, collect, update)
 

@@ -44,6 +44,15 @@ class Program:
     name: str
     fn: Callable  # a jax.jit-wrapped function
     args: tuple[Any, ...]
+    # The function donates its first argument and returns the replacement as its first
+    # output (reimpl.train's collect and update): each call gets the previous call's state.
+    chained: bool = False
+
+    def call(self, compiled: jax.stages.Compiled, args: tuple[Any, ...]
+             ) -> tuple[Any, tuple[Any, ...]]:
+        """One call, waited for -> (outputs, the arguments of the next call)."""
+        out = jax.block_until_ready(compiled(*args))
+        return out, ((out[0], *args[1:]) if self.chained else args)
 
 
 @dataclass(frozen=True)
@@ -113,7 +122,7 @@ def measure_interleaved(programs: list[Program], repeats: int, label: str
     the other's does not."""
     if repeats < 1:
         raise ValueError(f"repeats must be at least 1, got {repeats}")
-    executables, compile_times, peaks = [], [], []
+    executables, compile_times, peaks, arguments = [], [], [], []
     for program in programs:
         name = f"{label} {program.name}".strip()
         progress(f"{name}: compiling")
@@ -122,17 +131,18 @@ def measure_interleaved(programs: list[Program], repeats: int, label: str
         compile_times.append(time.perf_counter() - start)
         progress(f"{name}: compiled in {compile_times[-1]:.1f} s; one untimed call")
         method, read_peak = _peak_memory_probe()
-        jax.block_until_ready(compiled(*program.args))
+        _, next_args = program.call(compiled, program.args)
         peaks.append((read_peak(), method))
         executables.append(compiled)
+        arguments.append(next_args)
     names = " and ".join(program.name for program in programs)
     progress(f"{label}: {repeats} timed rounds of {names}")
     seconds: list[list[float]] = [[] for _ in programs]
     for _ in range(repeats):
-        for program, compiled, times in zip(programs, executables, seconds):
+        for index, (program, compiled) in enumerate(zip(programs, executables)):
             start = time.perf_counter()
-            jax.block_until_ready(compiled(*program.args))
-            times.append(time.perf_counter() - start)
+            _, arguments[index] = program.call(compiled, arguments[index])
+            seconds[index].append(time.perf_counter() - start)
     results = []
     for program, compiled, compile_s, (peak, method), times in zip(
             programs, executables, compile_times, peaks, seconds):

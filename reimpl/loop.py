@@ -75,8 +75,18 @@ def init_loop(spec: LoopSpec, key: jax.Array, capacity: int) -> LoopState:
                                                policy_key)
     replay = replay_lib.init_replay({**obs, **action, **entries}, capacity)
     zeros = jnp.zeros(spec.num_envs, jnp.float32)
-    return LoopState(agent_state, env_state, obs, carry, replay, zeros, zeros,
-                     jnp.zeros((), jnp.int32))
+    return own_buffers(LoopState(agent_state, env_state, obs, carry, replay, zeros, zeros,
+                                 jnp.zeros((), jnp.int32)))
+
+
+def own_buffers(loop: LoopState) -> LoopState:
+    """The same state with one device buffer per leaf. `reimpl.train` compiles collect and
+    update with the state donated, so XLA updates the replay in place instead of copying
+    every stored step on every call (measured at capacity 8192 x 8 envs, Classic-Symbolic:
+    0.27 s per collect and 0.44 s per update with the copies, against 0.015 s and 0.20 s at
+    capacity 64); a donated argument may not hold one buffer twice, and initialisation shares
+    some (the slow critic starts as the critic, equal zeros, a restored checkpoint's arrays)."""
+    return jax.tree.map(lambda x: jnp.array(x, copy=True), loop)
 
 
 def _collect_step(spec: LoopSpec, loop: LoopState, key: jax.Array):

@@ -87,8 +87,8 @@ def _report(spec: loop_lib.LoopSpec, state: loop_lib.LoopState, key: jax.Array):
 
 class Compiled(NamedTuple):
     spec: loop_lib.LoopSpec
-    collect: Any  # jitted loop.collect(state, key)
-    update: Any  # jitted loop.update(state, key)
+    collect: Any  # jitted loop.collect(state, key), state donated
+    update: Any  # jitted loop.update(state, key), state donated
     report: Any  # jitted _report(state, key)
 
 
@@ -103,8 +103,10 @@ def _compiled(env_name: str, max_episode_steps: int, preset_name: str, overrides
     updates = loop_lib.updates_per_iteration(
         ratio, num_envs, steps, agent_config.batch_size, agent_config.batch_length)
     spec = loop_lib.LoopSpec(agent, env, num_envs, steps, updates)
-    return Compiled(spec, jax.jit(functools.partial(loop_lib.collect, spec)),
-                    jax.jit(functools.partial(loop_lib.update, spec)),
+    # The loop state is donated: the replay is written in place, not copied per call
+    # (loop.own_buffers); a caller must not use a state after passing it.
+    return Compiled(spec, jax.jit(functools.partial(loop_lib.collect, spec), donate_argnums=0),
+                    jax.jit(functools.partial(loop_lib.update, spec), donate_argnums=0),
                     jax.jit(functools.partial(_report, spec)))
 
 
@@ -174,6 +176,7 @@ def train(config: TrainConfig) -> dict[str, float]:
     path = logdir / "checkpoint.msgpack"
     if config.resume:
         state, key, tally = checkpoint_lib.load(path, stored, state, key, tally)
+        state = loop_lib.own_buffers(state)
     effective = ratio_lib.train_ratio(
         config.num_envs, config.steps_per_collect, spec.updates,
         spec.agent.config.batch_size, spec.agent.config.batch_length)

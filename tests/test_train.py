@@ -8,11 +8,13 @@ import json
 import struct
 from pathlib import Path
 
+import jax
 import numpy as np
 import pytest
 from tensorboardX.proto import event_pb2
 
 from reimpl import checkpoint
+from reimpl import loop as loop_lib
 from reimpl.train import TrainConfig, main, make_spec, train
 
 # A 3-step time limit, so episodes (and achievement tallies) finish before the resume point.
@@ -116,3 +118,22 @@ def test_train_resume_refuses_other_agent_overrides(uninterrupted, tmp_path):
                                   agent="rssm.deter=16")
     with pytest.raises(ValueError, match=r"agent='' \(this run: 'rssm.deter=16'\)"):
         train(resumed)
+
+
+def test_collect_and_update_write_the_replay_in_place():
+    """The state is donated, so the replay keeps its device buffers: without donation every
+    call copies the whole replay (0.27 s per collect at 8192 steps x 8 envs, Classic-Symbolic,
+    against 0.018 s in place)."""
+    compiled = make_spec(TINY)
+    state = loop_lib.init_loop(compiled.spec, jax.random.key(0), TINY.replay_capacity)
+
+    def pointers(state):
+        return [x.unsafe_buffer_pointer() for x in jax.tree.leaves(state.replay)]
+
+    before = pointers(state)
+    for i in range(3):
+        state, _ = compiled.collect(state, jax.random.key(i))
+        assert pointers(state) == before
+    assert loop_lib.ready(compiled.spec, state)
+    state, _ = compiled.update(state, jax.random.key(9))
+    assert pointers(state) == before
