@@ -154,10 +154,11 @@ def _write_openloop(log: metrics_log.MetricsLog, report_fn, state, key, iteratio
     log.image("openloop/image", int(state.env_steps), picture)
 
 
-def _progress(metrics: dict[str, float], total: int, elapsed: float) -> str:
+def _progress(metrics: dict[str, float], total: int, stepped: int, elapsed: float) -> str:
+    """`stepped`: env steps taken by this process (a resumed run's earlier ones excluded)."""
     loss = f"loss {metrics['loss']:.3g}" if "loss" in metrics else "filling replay"
     return (f"\r[train] {metrics['env_steps']}/{total} env steps "
-            f"{metrics['env_steps'] / elapsed:.0f}/s  {loss}  "
+            f"{stepped / elapsed:.0f}/s  {loss}  "
             f"return {metrics['episode/return']:.2f} ({int(metrics['episodes'])} ep)")
 
 
@@ -187,7 +188,7 @@ def train(config: TrainConfig) -> dict[str, float]:
           f"(train ratio {effective:g}); compiling...", flush=True)
     if not spec.env.pixels:
         print(f"[train] no open-loop images: {config.env} has no image observation", flush=True)
-    started, last = time.time(), {}
+    started, start_steps, last = time.time(), int(state.env_steps), {}
     with metrics_log.MetricsLog(logdir) as log:
         while int(state.env_steps) < config.env_steps:
             state, metrics, key, tally = _iteration(compiled, state, key, tally, names)
@@ -195,7 +196,8 @@ def train(config: TrainConfig) -> dict[str, float]:
             iteration = int(state.env_steps) // per_iteration
             last = {"env_steps": int(state.env_steps), **metrics}
             log.scalars(last["env_steps"], metrics)
-            print(_progress(last, config.env_steps, time.time() - started), end="", flush=True)
+            print(_progress(last, config.env_steps, last["env_steps"] - start_steps,
+                            time.time() - started), end="", flush=True)
             if (spec.env.pixels and iteration % config.report_every == 0
                     and loop_lib.ready(spec, state)):
                 _write_openloop(log, compiled.report, state, key, iteration,
