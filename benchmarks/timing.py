@@ -124,7 +124,7 @@ def measure_interleaved(programs: list[Program], repeats: int, label: str
         raise ValueError(f"repeats must be at least 1, got {repeats}")
     executables, compile_times, peaks, arguments = [], [], [], []
     for program in programs:
-        name = f"{label} {program.name}".strip()
+        name = _name(label, program, programs)
         progress(f"{name}: compiling")
         start = time.perf_counter()
         compiled = program.fn.lower(*program.args).compile()
@@ -147,10 +147,15 @@ def measure_interleaved(programs: list[Program], repeats: int, label: str
     for program, compiled, compile_s, (peak, method), times in zip(
             programs, executables, compile_times, peaks, seconds):
         measurement = Measurement(compile_s, tuple(times), peak, method)
-        progress(f"{label} {program.name}: median {measurement.median:.4g} s "
+        progress(f"{_name(label, program, programs)}: median {measurement.median:.4g} s "
                  f"[{measurement.low:.4g}-{measurement.high:.4g}]")
         results.append((measurement, compiled))
     return results
+
+
+def _name(label: str, program: Program, programs: list[Program]) -> str:
+    """A lone program's label names it already (`measure`); interleaved ones add their name."""
+    return label if len(programs) == 1 else f"{label} {program.name}"
 
 
 def paired_ratios(ours: Measurement, theirs: Measurement) -> tuple[float, ...]:
