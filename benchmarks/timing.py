@@ -48,11 +48,10 @@ class Program:
     # output (reimpl.train's collect and update): each call gets the previous call's state.
     chained: bool = False
 
-    def call(self, compiled: jax.stages.Compiled, args: tuple[Any, ...]
-             ) -> tuple[Any, tuple[Any, ...]]:
-        """One call, waited for -> (outputs, the arguments of the next call)."""
+    def call(self, compiled: jax.stages.Compiled, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        """One call, waited for -> the arguments of the next call."""
         out = jax.block_until_ready(compiled(*args))
-        return out, ((out[0], *args[1:]) if self.chained else args)
+        return (out[0], *args[1:]) if self.chained else args
 
 
 @dataclass(frozen=True)
@@ -131,7 +130,7 @@ def measure_interleaved(programs: list[Program], repeats: int, label: str
         compile_times.append(time.perf_counter() - start)
         progress(f"{name}: compiled in {compile_times[-1]:.1f} s; one untimed call")
         method, read_peak = _peak_memory_probe()
-        _, next_args = program.call(compiled, program.args)
+        next_args = program.call(compiled, program.args)
         peaks.append((read_peak(), method))
         executables.append(compiled)
         arguments.append(next_args)
@@ -141,7 +140,7 @@ def measure_interleaved(programs: list[Program], repeats: int, label: str
     for _ in range(repeats):
         for index, (program, compiled) in enumerate(zip(programs, executables)):
             start = time.perf_counter()
-            _, arguments[index] = program.call(compiled, arguments[index])
+            arguments[index] = program.call(compiled, arguments[index])
             seconds[index].append(time.perf_counter() - start)
     results = []
     for program, compiled, compile_s, (peak, method), times in zip(

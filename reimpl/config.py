@@ -270,7 +270,7 @@ def override(config, assignments: str):
 
 
 def _set(config, path: list[str], value: str, key: str):
-    fields = {f.name: f for f in dataclasses.fields(config)}
+    fields = {f.name for f in dataclasses.fields(config)}
     if path[0] not in fields:
         raise ValueError(f"unknown config key {key!r}: {type(config).__name__} has "
                          f"{', '.join(sorted(fields))}")
