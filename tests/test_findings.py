@@ -1,5 +1,6 @@
 """The registry gate: unregistered findings fail at once; a registered difference that
-agrees in every example of a run is reported as vanished."""
+agrees in every example of a run is reported as vanished; in CI a piece the default target
+lacks fails, one a third-party target lacks is reported and skipped."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import numpy as np
 import pytest
 
 from parity_tests.findings import Known, Recorder
+from parity_tests.target import DEFAULT_TARGET
 
 CHECK = "area/quantity/variant"
 
@@ -40,3 +42,35 @@ def test_registered_difference_that_always_agrees_has_vanished():
     _check(recorder, [1.0])
     assert recorder.vanished() == [CHECK]
     assert recorder.by_check[CHECK].status == "vanished"
+
+
+class _Bare:
+    """A target without any piece."""
+
+
+def _missing_piece(recorder):
+    return recorder.piece(_Bare(), "lambda_return", "returns/lambda/values", "BUG", "returns")
+
+
+def test_default_target_missing_piece_fails_in_ci(monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    recorder = Recorder(registry={}, target=DEFAULT_TARGET)
+    with pytest.raises(pytest.fail.Exception, match="'lambda_return'.*must provide"):
+        _missing_piece(recorder)
+    assert recorder.by_check["returns/lambda/values"].status == "not provided"
+
+
+def test_default_target_missing_piece_skips_outside_ci(monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    recorder = Recorder(registry={}, target=DEFAULT_TARGET)
+    with pytest.raises(pytest.skip.Exception):
+        _missing_piece(recorder)
+    assert recorder.by_check["returns/lambda/values"].status == "not provided"
+
+
+def test_other_target_missing_piece_skips_in_ci(monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    recorder = Recorder(registry={}, target="thirdparty.target:make_target")
+    with pytest.raises(pytest.skip.Exception, match="does not provide"):
+        _missing_piece(recorder)
+    assert recorder.by_check["returns/lambda/values"].status == "not provided"
