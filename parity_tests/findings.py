@@ -44,6 +44,12 @@ class Record:
     def area(self) -> str:
         return self.check.split("/", 1)[0]
 
+    @property
+    def structural(self) -> bool:
+        """Failed on structure (shapes, keys, NaN positions, inf values), not on values. A
+        property verdict keeps its failure detail in `problems` too, but that is a value."""
+        return bool(self.comparison and self.comparison.problems) and self.tolerance != "property"
+
 
 def load_registry(path: Path | None) -> dict[str, Known]:
     if path is None or not path.exists():
@@ -144,9 +150,11 @@ class Recorder:
 
 
 def write_json(records: list[Record], path: str) -> None:
-    """One object per check: id, tag, status and the measured error (for the mutant runner)."""
+    """One object per check: id, tag, status, the measured error and whether the failure is
+    structural rather than a value difference (for the mutant runner)."""
     rows = [{"check": r.check, "tag": r.tag, "status": r.status,
              "max_rel": r.comparison.max_rel if r.comparison else None,
-             "summary": r.comparison.summary() if r.comparison else ""} for r in records]
+             "summary": r.comparison.summary() if r.comparison else "",
+             "structural": r.structural} for r in records]
     with open(path, "w") as file:
         json.dump(rows, file, indent=1)

@@ -4,10 +4,12 @@ lacks fails, one a third-party target lacks is reported and skipped."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
-from parity_tests.findings import Known, Recorder
+from parity_tests.findings import Known, Recorder, write_json
 from parity_tests.target import DEFAULT_TARGET
 
 CHECK = "area/quantity/variant"
@@ -74,3 +76,17 @@ def test_other_target_missing_piece_skips_in_ci(monkeypatch):
     with pytest.raises(pytest.skip.Exception, match="does not provide"):
         _missing_piece(recorder)
     assert recorder.by_check["returns/lambda/values"].status == "not provided"
+
+
+def test_findings_json_marks_structural_failures(tmp_path):
+    registry = {c: Known(c, "DIFF", "accepted") for c in ("a/shape", "a/values", "a/property")}
+    recorder = Recorder(registry=registry, target="test")
+    recorder.check("a/shape", "DIFF", "", np.zeros(2), np.zeros(3), "elementwise")
+    recorder.check("a/values", "DIFF", "", np.ones(2), np.zeros(2), "elementwise")
+    recorder.verdict("a/property", "DIFF", "", False, "the property fails")
+    path = tmp_path / "findings.json"
+    write_json(recorder.records, str(path))
+    rows = {row["check"]: row for row in json.loads(path.read_text())}
+    assert all(row["status"] == "known" for row in rows.values())
+    assert rows["a/shape"]["structural"] and "shape" in rows["a/shape"]["summary"]
+    assert not rows["a/values"]["structural"] and not rows["a/property"]["structural"]

@@ -1,10 +1,17 @@
 """`python -m parity_tests.mutants`: run the parity suite against every mutant of the reimpl.
 
-Each mutant gets its own pytest process (`pytest parity_tests --mutant NAME`), so a planted
-mistake never leaks into the next run. Compiled XLA programs are shared through JAX's
-persistent compilation cache, so only the mutated programs compile again. Prints a table
-(mutant, expected tag, the checks that caught it, the tag they gave) and exits 1 if any
-mutant survives or earns the wrong tag; `--write PARITY.md` puts the table into the report.
+First the unmutated suite runs once as a baseline (always; there is no option to skip it): if
+it is red (an unregistered difference, a vanished registered one, a non-zero pytest exit) the
+runner stops with exit code 2, since a mutant would be credited with the suite's own failures.
+Then each mutant gets its own pytest process (`pytest parity_tests --mutant NAME`), so a
+planted mistake never leaks into the next run; `--timeout` bounds every run, the baseline
+included, and a mutant that runs out of time is "timed out" and the runner moves on. Compiled
+XLA programs are shared through JAX's persistent compilation cache, so only the mutated
+programs compile again. Prints a table (mutant, expected tag, the checks that caught it, the
+tag they gave, the verdict); only value differences count as catches (a mutant seen only by
+shape, key, NaN or inf mismatches is "crashed/shape only"), and a pytest exit code other than
+0 or 1 is a "suite error". Exits 0 when every mutant is "caught" with its expected tag, 1
+otherwise; `--write PARITY.md` puts the table into the report.
 """
 
 from __future__ import annotations
@@ -16,12 +23,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from parity_tests import findings, report
 from parity_tests.mutants.catalogue import MUTANTS
-from parity_tests.mutants.diagnosis import Diagnosis, diagnose
+from parity_tests.mutants.diagnosis import CAUGHT, Diagnosis, baseline_problems, judge
 
 # Tests that do not involve the target (the adapter against itself) cannot see a mutant.
 IGNORED = ("parity_tests/test_adapter.py",)
@@ -36,27 +45,44 @@ def _environment() -> dict[str, str]:
             "PARITY_HYPOTHESIS_PROFILE": "mutants"}
 
 
-def run_suite(mutant: str, workdir: Path) -> list[dict]:
-    out = workdir / f"{mutant}.json"
+@dataclass(frozen=True)
+class SuiteRun:
+    records: list[dict] | None  # findings JSON rows; None if the run wrote none
+    exit_code: int | None  # pytest's; None when the run timed out
+    output: str  # the tail of pytest's output, for errors
+
+
+def run_suite(mutant: str | None, workdir: Path, timeout: float,
+              runner: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> SuiteRun:
+    """One pytest process against `mutant` (None: the unmutated baseline)."""
+    out = workdir / f"{mutant or 'baseline'}.json"
     command = [sys.executable, "-m", "pytest", "parity_tests", "-m", "not slow", "-q",
-               "-p", "no:cacheprovider", "--mutant", mutant, "--findings-json", str(out),
-               *(f"--ignore={path}" for path in IGNORED)]
-    result = subprocess.run(command, env=_environment(), capture_output=True, text=True)
-    if not out.exists():
-        raise RuntimeError(f"the suite did not run for mutant {mutant!r} (exit "
-                           f"{result.returncode}):\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
-    return json.loads(out.read_text())
+               "-p", "no:cacheprovider", "--findings-json", str(out),
+               *(f"--ignore={path}" for path in IGNORED),
+               *(("--mutant", mutant) if mutant else ())]
+    try:
+        result = runner(command, env=_environment(), capture_output=True, text=True,
+                        timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return SuiteRun(None, None, f"no result within --timeout {timeout:g} s")
+    records = json.loads(out.read_text()) if out.exists() else None
+    return SuiteRun(records, result.returncode, (result.stdout + result.stderr)[-3000:])
 
 
-def _row(name: str, diagnosis: Diagnosis) -> tuple[str, ...]:
+def _listed(checks: list[str], at_least: int = 0) -> str:
+    shown = checks[:max(SHOWN_CHECKS, at_least)]
+    more = len(checks) - len(shown)
+    return ", ".join(f"`{c}`" for c in shown) + (f" (+{more} more)" if more > 0 else "")
+
+
+def _row(name: str, verdict: str, diagnosis: Diagnosis) -> tuple[str, ...]:
     mutant = MUTANTS[name]
-    shown = list(diagnosis.deciding)
-    shown += [c for c in diagnosis.caught_by if c not in shown][:max(0, SHOWN_CHECKS - len(shown))]
-    more = len(diagnosis.caught_by) - len(shown)
-    caught = ", ".join(f"`{c}`" for c in shown) + (f" (+{more} more)" if more > 0 else "")
-    verdict = ("survived" if diagnosis.tag is None else
-               "caught" if diagnosis.tag == mutant.tag else "wrong tag")
-    return (f"`{name}`", mutant.description, f"[{mutant.tag}]", caught or "-",
+    deciding = list(diagnosis.deciding)
+    caught = deciding + [c for c in diagnosis.caught_by if c not in deciding]
+    cells = [_listed(caught, len(deciding))] if caught else []
+    if diagnosis.structural:
+        cells.append("structure only: " + _listed(list(diagnosis.structural)))
+    return (f"`{name}`", mutant.description, f"[{mutant.tag}]", "; ".join(cells) or "-",
             f"[{diagnosis.tag}]" if diagnosis.tag else "-", verdict)
 
 
@@ -84,10 +110,30 @@ def splice(path: Path, table: str) -> None:
     path.write_text(report.with_section(path.read_text() if path.exists() else "", section))
 
 
+def _baseline(workdir: Path, timeout: float) -> int:
+    """Run the unmutated suite; 0 when it is green, else 2 after saying why."""
+    began = time.perf_counter()
+    run = run_suite(None, workdir, timeout)
+    problems = baseline_problems(run.records, run.exit_code)
+    print(f"[baseline] unmutated suite: {'red' if problems else 'green'} "
+          f"({time.perf_counter() - began:.0f} s)", flush=True)
+    if not problems:
+        return 0
+    print("the unmutated suite is red: fix it before running mutants\n  "
+          + "\n  ".join(problems) + f"\n{run.output}", file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="", help="comma-separated mutant names")
+    parser = argparse.ArgumentParser(
+        prog="python -m parity_tests.mutants", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", default="", metavar="NAMES",
+                        help="comma-separated mutant names (default: the whole catalogue)")
     parser.add_argument("--write", metavar="REPORT", help="put the table into this PARITY.md")
+    parser.add_argument("--timeout", type=float, default=900.0, metavar="SECONDS",
+                        help="wall-clock limit of each pytest run, the baseline included "
+                             "(default: 900); a mutant past it is 'timed out'")
     args = parser.parse_args(argv)
     names = [n for n in args.only.split(",") if n] or list(MUTANTS)
     unknown = sorted(set(names) - set(MUTANTS))
@@ -97,21 +143,28 @@ def main(argv: list[str] | None = None) -> int:
         findings.DEFAULT_REGISTRY).items() if known.tag != "FIXED")
     rows, failures = [], 0
     with tempfile.TemporaryDirectory() as workdir:
+        if _baseline(Path(workdir), args.timeout):
+            return 2
         for index, name in enumerate(names, 1):
             began = time.perf_counter()
-            diagnosis = diagnose(run_suite(name, Path(workdir)), registered)
-            row = _row(name, diagnosis)
-            failures += row[-1] != "caught"
+            run = run_suite(name, Path(workdir), args.timeout)
+            verdict, diagnosis = judge(run.records, run.exit_code, MUTANTS[name].tag,
+                                       registered)
+            row = _row(name, verdict, diagnosis)
+            failures += verdict != CAUGHT
             rows.append(row)
-            print(f"[{index}/{len(names)}] {name}: {row[-1]} {row[4]} "
+            print(f"[{index}/{len(names)}] {name}: {verdict} {row[4]} "
                   f"({time.perf_counter() - began:.0f} s)", flush=True)
+            if verdict in ("suite error", "timed out"):
+                print(run.output, file=sys.stderr, flush=True)
     table = render(rows)
     print(table)
     if args.write:
         splice(Path(args.write), table)
         print(f"mutant table written to {args.write}")
     if failures:
-        print(f"{failures} mutant(s) survived or earned the wrong tag", file=sys.stderr)
+        print(f"{failures} mutant(s) not caught with their expected tag (survived, wrong tag, "
+              f"crashed/shape only, suite error or timed out)", file=sys.stderr)
     return 1 if failures else 0
 
 

@@ -1,0 +1,102 @@
+"""The mutant runner without running the suite: only value differences catch, a red baseline
+stops the run, and a run past its timeout is a verdict, not a crash."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from parity_tests.mutants import __main__ as runner
+from parity_tests.mutants.diagnosis import baseline_problems, diagnose, judge
+
+
+def _row(check, tag="CRITDIFF", status="differs", structural=False):
+    return {"check": check, "tag": tag, "status": status, "structural": structural}
+
+
+def test_structural_failures_are_not_catches():
+    rows = [_row("latents/kl/values", structural=True),
+            _row("world_model/loss/dyn", "DIFF"), _row("gradients/world_model/dyn")]
+    diagnosis = diagnose(rows)
+    assert diagnosis.tag == "DIFF" and diagnosis.deciding == ("world_model/loss/dyn",)
+    assert diagnosis.caught_by == ("world_model/loss/dyn", "gradients/world_model/dyn")
+    assert diagnosis.structural == ("latents/kl/values",)
+    assert diagnosis.verdict("DIFF") == "caught"
+
+
+def test_a_mutant_seen_only_by_structural_checks_is_crashed_or_shape_only():
+    rows = [_row("twohot/bins/255", "BUG", structural=True),
+            _row("agent/loss/value", structural=True), _row("twohot/finite", "BUG", "agree")]
+    verdict, diagnosis = judge(rows, 1, "BUG")
+    assert verdict == "crashed/shape only" and diagnosis.tag is None
+    assert diagnosis.caught_by == () and len(diagnosis.structural) == 2
+    table_row = runner._row("symexp-overflow", verdict, diagnosis)
+    assert table_row[3].startswith("structure only: `twohot/bins/255`")
+    assert table_row[4:] == ("-", "crashed/shape only")
+
+
+def test_row_lists_value_catches_then_structural_checks():
+    diagnosis = diagnose([_row("twohot/finite", "BUG"), _row("twohot/bins/255", "BUG",
+                                                             structural=True)])
+    cell = runner._row("symexp-overflow", "caught", diagnosis)[3]
+    assert cell == "`twohot/finite`; structure only: `twohot/bins/255`"
+
+
+def test_rows_without_the_structural_field_count_as_values():
+    assert diagnose([{"check": "twohot/finite", "tag": "BUG", "status": "differs"}]).tag == "BUG"
+
+
+@pytest.mark.parametrize(("exit_code", "records", "expected"), [
+    (None, None, "timed out"), (2, [], "suite error"), (4, [], "suite error"),
+    (1, None, "suite error"), (0, [], "survived"), (1, [_row("twohot/finite", "BUG")], "caught"),
+    (1, [_row("twohot/finite", "DIFF")], "wrong tag"),
+], ids=["timeout", "interrupted", "usage-error", "no-findings", "green", "caught", "wrong-tag"])
+def test_judge_reads_the_exit_code_first(exit_code, records, expected):
+    assert judge(records, exit_code, "BUG")[0] == expected
+
+
+def test_baseline_green_only_without_differences_and_with_exit_zero():
+    rows = [_row("twohot/finite", "BUG", "agree"), _row("schedule/updates/x", "CONFIG", "known")]
+    assert baseline_problems(rows, 0) == []
+    red = baseline_problems(rows + [_row("latents/kl/values"),
+                                    _row("keys/policy/x", "BUG", "vanished")], 1)
+    assert red == ["latents/kl/values: differs", "keys/policy/x: vanished",
+                   "pytest exited with code 1"]
+    assert baseline_problems(rows, 2) == ["pytest exited with code 2"]
+    assert baseline_problems(None, 0) == ["pytest wrote no findings"]
+    assert "timed out" in baseline_problems(None, None)[0]
+
+
+def test_run_suite_times_out_into_a_verdict(tmp_path):
+    def too_slow(command, timeout, **kwargs):
+        raise subprocess.TimeoutExpired(command, timeout)
+
+    run = runner.run_suite("kl-mean", tmp_path, 0.5, runner=too_slow)
+    assert run.exit_code is None and run.records is None and "0.5 s" in run.output
+    assert judge(run.records, run.exit_code, "CRITDIFF")[0] == "timed out"
+
+
+def test_run_suite_reads_the_findings_and_passes_the_timeout(tmp_path):
+    seen = {}
+
+    def fake(command, timeout, **kwargs):
+        seen.update(command=command, timeout=timeout)
+        path = command[command.index("--findings-json") + 1]
+        with open(path, "w") as file:
+            json.dump([_row("latents/kl/values")], file)
+        return subprocess.CompletedProcess(command, 1, "1 failed", "")
+
+    run = runner.run_suite("kl-mean", tmp_path, 900, runner=fake)
+    assert seen["timeout"] == 900 and seen["command"][-2:] == ["--mutant", "kl-mean"]
+    assert run.exit_code == 1 and run.records == [_row("latents/kl/values")]
+    baseline = runner.run_suite(None, tmp_path, 900, runner=fake)
+    assert "--mutant" not in seen["command"] and baseline.exit_code == 1
+
+
+def test_help_documents_every_option(capsys):
+    with pytest.raises(SystemExit):
+        runner.main(["--help"])
+    text = capsys.readouterr().out
+    assert all(option in text for option in ("--only", "--write", "--timeout", "baseline"))
