@@ -196,7 +196,8 @@ def return_range_max_min(patch):
 
 
 def slow_critic_per_iteration(patch):
-    # The loop would mix the slow critic once per collect phase; the train step never does.
+    # A wrong slow-critic cadence at its extreme: the count advances but nothing ever mixes
+    # (the train step is update_slow's only caller, so no other cadence is left).
     patch(agent_lib, "update_slow", lambda slow, params, count, rate, every: (slow, count + 1))
 
 
@@ -225,7 +226,8 @@ def ratio_without_batch_length(patch):
 MUTANTS = {m.name: m for m in [
     Mutant("shared-key", "BUG", "one key for the posterior sample and the action sample",
            shared_key),
-    Mutant("kl-mean", "CRITDIFF", "KL averaged over latents instead of summed", kl_mean),
+    Mutant("kl-mean", "CRITDIFF",
+           "KL averaged over latents instead of summed (then clipped at free_nats)", kl_mean),
     Mutant("free-nats-per-latent", "CRITDIFF",
            "free nats clipped per latent (at free_nats / stoch) before summing",
            free_nats_per_latent),
@@ -239,13 +241,15 @@ MUTANTS = {m.name: m for m in [
            "two-hot bins over [-1000, 1000] in symlog space: symexp overflows to inf",
            symexp_overflow),
     Mutant("unweighted-actor-critic", "CRITDIFF",
-           "actor and critic losses without the cumprod(disc * con) weights",
+           "imagined actor and critic losses weighted 1 instead of cumprod(disc * con) / disc",
            unweighted_actor_critic),
     Mutant("no-straight-through", "CRITDIFF",
-           "latent samples carry no straight-through gradient to the logits",
+           "latent one-hots (samples and modes) carry no straight-through gradient to the "
+           "logits",
            no_straight_through),
     Mutant("slow-critic-per-iteration", "CRITDIFF",
-           "slow critic mixed once per outer iteration instead of after every update",
+           "slow critic never mixed: its count advances but it keeps its initial copy of the "
+           "value head (official: mixed after every update)",
            slow_critic_per_iteration),
     Mutant("decoder-without-sigmoid", "DIFF", "decoder image mean without the sigmoid",
            decoder_without_sigmoid),
@@ -262,9 +266,11 @@ MUTANTS = {m.name: m for m in [
            "continuation target 1 - is_terminal without the (1 - 1/horizon) factor of contdisc",
            continuation_without_horizon),
     Mutant("truncation-as-terminal", "DIFF",
-           "continuation target from is_last: time-limit truncations treated as terminals",
+           "world-model continuation target from is_last: time-limit truncations treated as "
+           "terminals",
            truncation_as_terminal),
-    Mutant("prior-without-unimix", "CRITDIFF", "the prior's KL distribution without unimix",
+    Mutant("prior-without-unimix", "CRITDIFF",
+           "the prior without unimix in the dyn and rep KL losses (its samples keep it)",
            prior_without_unimix),
     Mutant("boundary-without-is-first", "BUG",
            "replayed sequences mark only their first step is_first, not episode starts inside",
