@@ -68,12 +68,14 @@ STATUS_RANK = {"not provided": 0, "agree": 1, "known": 2, "vanished": 3, "differ
 
 
 def _worse(new: Record, old: Record) -> bool:
-    """Across the examples of one check, the report keeps the worst."""
+    """Across the examples of one check, the report keeps the worst; of equally bad ones the
+    latest, so a property that states a running measure (the largest input so far) reports
+    the whole range tested."""
     if STATUS_RANK[new.status] != STATUS_RANK[old.status]:
         return STATUS_RANK[new.status] > STATUS_RANK[old.status]
     if new.comparison is None or old.comparison is None:
         return False
-    return new.comparison.max_rel > old.comparison.max_rel
+    return new.comparison.max_rel >= old.comparison.max_rel
 
 
 @dataclass

@@ -90,3 +90,10 @@ def test_findings_json_marks_structural_failures(tmp_path):
     assert all(row["status"] == "known" for row in rows.values())
     assert rows["a/shape"]["structural"] and "shape" in rows["a/shape"]["summary"]
     assert not rows["a/values"]["structural"] and not rows["a/property"]["structural"]
+
+
+def test_of_equally_good_examples_the_report_keeps_the_latest():
+    recorder = Recorder(registry={}, target="test")
+    for largest in ("1e+00", "3e+38"):
+        recorder.verdict("a/finite", "BUG", "", True, "", f"finite up to {largest}")
+    assert recorder.by_check["a/finite"].comparison.where == "finite up to 3e+38"
