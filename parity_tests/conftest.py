@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 import pytest
 
+from parity_tests import operating_point
 from reimpl.spaces import discrete_act_space, image_obs_space
 
 BATCH_SIZE, BATCH_LENGTH = 4, 10  # official debug preset runs at 8x10; 4x10 halves the cost
@@ -44,10 +44,17 @@ def act_space():
 
 
 @pytest.fixture(scope="session")
+def preset_name():
+    """The preset network-level pieces are asked for (parity_tests/operating_point.py)."""
+    return operating_point.PRESET
+
+
+@pytest.fixture(scope="session")
 def official_agent(official, obs_space, act_space):
     from reference_adapter import OfficialAgent
 
-    agent = OfficialAgent(obs_space, act_space, preset="debug")
+    agent = OfficialAgent(obs_space, act_space, preset=operating_point.BASE_PRESET,
+                          overrides=operating_point.OVERRIDES)
     agent.init(seed=0)
     return agent
 
@@ -59,21 +66,13 @@ def batch(official_agent):
 
 # --------------------------------------------------------------- shared weights
 
-PARAM_NOISE = 0.5  # see shared_params
-
 
 @pytest.fixture(scope="session")
 def shared_params(official_agent):
-    """The official initial parameters plus seeded Gaussian noise. At init the reward, value
-    and policy heads are exactly zero (outscale 0) and the KL terms sit at the free-nats
-    clip, so a comparison there could not see most errors; the noise makes every term live."""
-    rng = np.random.default_rng(1)
-    return {
-        name: (value + PARAM_NOISE * rng.standard_normal(value.shape)).astype(value.dtype)
-        for name, value in official_agent.get_params().items()
-    }
+    """Noised official parameters whose heads predict at training scale (operating_point.py)."""
+    return operating_point.shared_params(official_agent.get_params())
 
 
 @pytest.fixture(scope="session")
 def shared_variables(official_agent, shared_params):
-    return {**official_agent.variables, **shared_params}
+    return operating_point.shared_variables(official_agent.variables, shared_params)

@@ -28,10 +28,10 @@ def official_losses(official_agent, shared_variables, batch):
 
 @pytest.mark.parametrize("term", sorted(AC_TERMS), ids=sorted(AC_TERMS))
 def test_agent_actor_critic_loss(term, target, parity, official_losses, shared_variables,
-                                 obs_space, act_space, batch):
+                                 preset_name, obs_space, act_space, batch):
     check = f"agent/loss/{term}"
     fn = parity.piece(target, "agent_losses", check, "CRITDIFF", AC_TERMS[term])
-    ours = np.asarray(fn(obs_space, act_space, "debug", shared_variables, batch)[term])
+    ours = np.asarray(fn(obs_space, act_space, preset_name, shared_variables, batch)[term])
     parity.check(check, "CRITDIFF", AC_TERMS[term] + ", per (B, T)", ours,
                  official_losses[term], "forward")
 
@@ -43,16 +43,16 @@ def official_grads(official_agent, shared_variables, batch):
 
 @pytest.mark.parametrize("term", sorted(AC_TERMS), ids=sorted(AC_TERMS))
 def test_agent_actor_critic_gradients(term, target, parity, official_grads, shared_variables,
-                                      obs_space, act_space, batch):
+                                      preset_name, obs_space, act_space, batch):
     check = f"gradients/agent/{term}"
     description = f"d mean({term}) / d every trained parameter"
     fn = parity.piece(target, "agent_grads", check, "CRITDIFF", description)
-    ours = fn(obs_space, act_space, "debug", shared_variables, batch)[term]
+    ours = fn(obs_space, act_space, preset_name, shared_variables, batch)[term]
     parity.check(check, "CRITDIFF", description, {k: np.asarray(v) for k, v in ours.items()},
                  official_grads[term], "gradient")
 
 
-def test_agent_train_step_updates_every_variable(target, parity, official_agent,
+def test_agent_train_step_updates_every_variable(target, parity, official_agent, preset_name,
                                                  shared_variables, obs_space, act_space, batch):
     check = "agent/train_step/variables"
     description = ("one train step: parameters, optimizer state (official chain), return "
@@ -60,11 +60,11 @@ def test_agent_train_step_updates_every_variable(target, parity, official_agent,
     fn = parity.piece(target, "train_step", check, "DIFF", description)
     variables = _warm(shared_variables)
     ref, _ = official_agent.train_step(batch, seed=0, variables=variables)
-    ours = fn(obs_space, act_space, "debug", variables, batch)
+    ours = fn(obs_space, act_space, preset_name, variables, batch)
     parity.check(check, "DIFF", description, ours, ref, "gradient")
 
 
-def test_agent_slow_critic_cadence(target, parity, official_agent, shared_variables,
+def test_agent_slow_critic_cadence(target, parity, official_agent, shared_variables, preset_name,
                                    obs_space, act_space, batch):
     """The official rule (embodied/jax/utils.py SlowModel.update, called once per train step
     after the optimizer): when count % every == 0, slow = rate * value + (1 - rate) * slow,
@@ -78,7 +78,7 @@ def test_agent_slow_critic_cadence(target, parity, official_agent, shared_variab
     variables = _warm(shared_variables)
     ours_trace, rule_trace = [], []
     for _ in range(STEPS):
-        new = {k: np.asarray(v) for k, v in fn(obs_space, act_space, "debug", variables,
+        new = {k: np.asarray(v) for k, v in fn(obs_space, act_space, preset_name, variables,
                                                 batch).items()}
         count = int(variables["slowval_count/value"])
         mix = rate if count % every == 0 else 0.0

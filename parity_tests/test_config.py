@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from parity_tests import operating_point
 from reference_adapter.official_config import PRESETS, make_config
 
 TOP_LEVEL_IGNORED = {"seed", "report_length", "replica", "replicas", "report",
@@ -20,13 +21,23 @@ def _flatten(config) -> dict[str, object]:
     return flat
 
 
-@pytest.mark.parametrize("preset", sorted(PRESETS), ids=sorted(PRESETS))
+def _official(preset: str):
+    """configs.yaml presets, and the suite's operating point as overrides of its base."""
+    if preset == operating_point.PRESET:
+        return make_config(operating_point.BASE_PRESET, operating_point.OVERRIDES)
+    return make_config(preset)
+
+
+COMPARED = [*sorted(PRESETS), operating_point.PRESET]
+
+
+@pytest.mark.parametrize("preset", COMPARED, ids=COMPARED)
 def test_config_preset_matches_official(preset, official, target, parity):
     check = f"config/{preset}"
-    description = f"every key of the {preset!r} preset against configs.yaml"
+    description = f"every key of the {preset!r} preset against the official configuration"
     ours_fn = parity.piece(target, "official_config", check, "CONFIG", description)
     ours = ours_fn(preset)
-    ref = {k: v for k, v in _flatten(make_config(preset)).items() if k not in TOP_LEVEL_IGNORED}
+    ref = {k: v for k, v in _flatten(_official(preset)).items() if k not in TOP_LEVEL_IGNORED}
     missing = sorted(ref.keys() - ours.keys())
     differing = sorted(k for k in ref.keys() & ours.keys() if ours[k] != ref[k])
     detail = "; ".join(

@@ -22,11 +22,12 @@ def official_grads(official_agent, shared_variables, batch):
 
 
 @pytest.fixture(scope="module")
-def target_world_model_grads(target, shared_params, obs_space, act_space, batch):
+def target_world_model_grads(target, shared_params, obs_space, act_space, preset_name,
+                             batch):
     fn = getattr(target, "world_model_grads", None)
     if fn is None:
         return None
-    grads = fn(obs_space, act_space, "debug", shared_params, batch)
+    grads = fn(obs_space, act_space, preset_name, shared_params, batch)
     return {term: {k: np.asarray(v) for k, v in per.items()} for term, per in grads.items()}
 
 

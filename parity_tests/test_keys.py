@@ -42,14 +42,14 @@ def _independence_pvalues(latents: np.ndarray, actions: np.ndarray) -> list[floa
     return pvalues
 
 
-def test_keys_posterior_and_action_are_independent(target, parity, shared_variables,
+def test_keys_posterior_and_action_are_independent(target, parity, shared_variables, preset_name,
                                                    obs_space, act_space):
     check = "keys/policy/posterior-vs-action"
     description = (f"posterior latents and the action of one policy step, {DRAWS} keys, "
                    "chi-square independence per latent")
     fn = parity.piece(target, "policy_samples", check, "BUG", description)
     keys = jax.random.split(jax.random.key(7), DRAWS)
-    out = fn(obs_space, act_space, "debug", _uniform_sites(shared_variables),
+    out = fn(obs_space, act_space, preset_name, _uniform_sites(shared_variables),
              _first_step(obs_space), keys)
     latents = np.asarray(out["stoch"])[:, 0].argmax(-1)  # [N, S]
     actions = np.asarray(out["action"]["action"])[:, 0]  # [N, A] one-hot

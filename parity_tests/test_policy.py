@@ -32,7 +32,7 @@ def _index(action: np.ndarray, steps_shape) -> np.ndarray:
     return action.argmax(-1) if action.shape != steps_shape else action
 
 
-def test_policy_rollout(target, parity, official_agent, shared_variables, obs_space,
+def test_policy_rollout(target, parity, official_agent, shared_variables, preset_name, obs_space,
                         act_space, batch):
     check = "policy/rollout"
     description = ("acting policy over the batch's observations: posterior deter and stoch, "
@@ -42,7 +42,7 @@ def test_policy_rollout(target, parity, official_agent, shared_variables, obs_sp
     obs["is_first"] = obs["is_first"].copy()
     obs["is_first"][:, 0] = True
     ref = official_agent.apply(_official_rollout, obs, variables=shared_variables)
-    ours = fn(obs_space, act_space, "debug", shared_variables, obs)
+    ours = fn(obs_space, act_space, preset_name, shared_variables, obs)
     steps = obs["is_first"].shape
     compared = {"deter": np.asarray(ours["deter"]), "stoch": np.asarray(ours["stoch"]),
                 "action": _index(np.asarray(ours["action"]["action"]), steps)}

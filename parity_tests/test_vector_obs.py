@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from parity_tests import operating_point
 from reimpl.spaces import Space, vector_obs_space
 
 TERMS = ("vector", "rew", "con", "dyn", "rep", "policy", "value", "repval")
@@ -20,17 +21,16 @@ def spaces():
 def vector_agent(official, spaces):
     from reference_adapter import OfficialAgent
 
-    agent = OfficialAgent(*spaces, preset="debug")
+    agent = OfficialAgent(*spaces, preset=operating_point.BASE_PRESET,
+                          overrides=operating_point.OVERRIDES)
     agent.init(seed=0)
     return agent
 
 
 @pytest.fixture(scope="module")
 def vector_variables(vector_agent):
-    rng = np.random.default_rng(2)
-    noised = {k: (v + 0.5 * rng.standard_normal(v.shape)).astype(v.dtype)
-              for k, v in vector_agent.get_params().items()}
-    return {**vector_agent.variables, **noised}
+    params = operating_point.shared_params(vector_agent.get_params(), seed=2)
+    return operating_point.shared_variables(vector_agent.variables, params)
 
 
 @pytest.fixture(scope="module")
@@ -46,11 +46,11 @@ def official_vector_losses(vector_agent, vector_variables, vector_batch):
 
 
 @pytest.mark.parametrize("term", TERMS, ids=TERMS)
-def test_vector_obs_loss(term, target, parity, spaces, vector_variables, vector_batch,
-                         official_vector_losses):
+def test_vector_obs_loss(term, target, parity, spaces, preset_name, vector_variables,
+                         vector_batch, official_vector_losses):
     check = f"vector_obs/loss/{term}"
     description = f"{term} loss per (B, T), vector observations, continuous action"
     tag = "CRITDIFF" if term in ("dyn", "rep", "policy", "value", "repval") else "DIFF"
     fn = parity.piece(target, "agent_losses", check, tag, description)
-    ours = np.asarray(fn(*spaces, "debug", vector_variables, vector_batch)[term])
+    ours = np.asarray(fn(*spaces, preset_name, vector_variables, vector_batch)[term])
     parity.check(check, tag, description, ours, official_vector_losses[term], "forward")

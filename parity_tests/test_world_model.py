@@ -24,11 +24,12 @@ def official_losses(official_agent, shared_variables, batch):
 
 
 @pytest.fixture(scope="module")
-def target_world_model_losses(target, shared_params, obs_space, act_space, batch):
+def target_world_model_losses(target, shared_params, obs_space, act_space, preset_name,
+                              batch):
     fn = getattr(target, "world_model_losses", None)
     if fn is None:
         return None
-    losses = fn(obs_space, act_space, "debug", shared_params, batch)
+    losses = fn(obs_space, act_space, preset_name, shared_params, batch)
     return {k: np.asarray(v) for k, v in losses.items()}
 
 

@@ -8,8 +8,10 @@ would show up as a [CONFIG] finding.
 from __future__ import annotations
 
 import dataclasses
+import re
 
-from reimpl.config import AgentConfig, preset
+from parity_tests import operating_point
+from reimpl.config import AgentConfig, override, preset
 
 # reimpl sub-config -> official section prefix
 SECTIONS = {
@@ -54,5 +56,34 @@ def as_official(config: AgentConfig) -> dict[str, object]:
     return {**flat, **HARD_CODED}
 
 
+def _reimpl_key(official_key: str) -> str:
+    for field, section in SECTIONS.items():
+        if official_key.startswith(section + "."):
+            return f"{field}.{official_key[len(section) + 1:]}"
+    return official_key
+
+
+def with_official_overrides(config: AgentConfig, overrides: dict[str, object]) -> AgentConfig:
+    """`config` with official overrides applied: dotted keys or regexes, matched against the
+    official keys the reimpl states, as the official `elements.Config.update` matches them."""
+    keys = [k for k in as_official(config) if k not in HARD_CODED]
+    assignments = []
+    for pattern, value in overrides.items():
+        matched = [k for k in keys if re.compile(pattern).match(k)]
+        if not matched:
+            raise ValueError(f"official override {pattern!r} names no key the reimpl states")
+        text = ":".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+        assignments += [f"{_reimpl_key(k)}={text}" for k in matched]
+    return override(config, ",".join(assignments))
+
+
+def config(preset_name: str) -> AgentConfig:
+    """An official preset or the suite's operating point (parity_tests/operating_point.py)."""
+    if preset_name == operating_point.PRESET:
+        return with_official_overrides(preset(operating_point.BASE_PRESET),
+                                       operating_point.OVERRIDES)
+    return preset(preset_name)
+
+
 def official_config(preset_name: str) -> dict[str, object]:
-    return as_official(preset(preset_name))
+    return as_official(config(preset_name))

@@ -15,7 +15,7 @@ import numpy as np
 from parity_tests.targets import reimpl_config
 from reimpl import agent as agent_lib
 from reimpl import distributions, loop, parameters, replay, returns, rssm, world_model
-from reimpl.config import RSSMConfig, preset
+from reimpl.config import RSSMConfig
 from reimpl.replay_context import apply_replay_context
 
 
@@ -36,7 +36,7 @@ def latent_sample(logits, unimix, key):
 @functools.cache
 def _world_model_fns(obs_items: tuple, act_items: tuple, preset_name: str):
     obs_space, act_space = dict(obs_items), dict(act_items)
-    config = preset(preset_name)
+    config = reimpl_config.config(preset_name)
     model = world_model.WorldModel.build(obs_space, act_space, config)
 
     def losses(params, data):
@@ -76,7 +76,8 @@ def world_model_grads(obs_space, act_space, preset_name, params, batch):
 
 @functools.cache
 def _agent(obs_items: tuple, act_items: tuple, preset_name: str) -> agent_lib.Agent:
-    return agent_lib.Agent.build(dict(obs_items), dict(act_items), preset(preset_name))
+    return agent_lib.Agent.build(dict(obs_items), dict(act_items),
+                                reimpl_config.config(preset_name))
 
 
 @functools.cache
