@@ -9,14 +9,17 @@ returns checks then prove the shift right or wrong. Arrays are numpy or jax arra
 Pieces (name: signature -> result):
 - lambda_return(last, term, rew, val, boot, disc, lam) -> [B, T-1]
     all inputs [B, T]; official `dreamerv3.agent.lambda_return` semantics.
+- official_config(preset_name) -> {dotted official key: value}.
 - twohot_bins(num_bins) -> [num_bins], raw (not symlog) bin positions.
 - twohot_loss(logits, target) -> [...], twohot_pred(logits) -> [...]
     logits [..., num_bins] over `twohot_bins(num_bins)`; target in raw space.
-- categorical_dist(logits, unimix) -> object with probs(), log_probs() ... (see test_unimix)
-- world_model_losses / world_model_grads, agent_losses / agent_grads, train_step: network
-    pieces on the official flat parameters or variables and an official batch.
+- latent_probs, latent_entropy, latent_kl_losses, latent_sample: categorical latents with
+    unimix; policy_log_prob, policy_entropy: the discrete policy head (test_latents.py).
+- world_model_losses / world_model_grads, agent_losses / agent_grads, train_step,
+    policy_rollout: network pieces on the official flat parameters or variables and an
+    official batch or observations.
 - policy_samples, replay_sequences, update_schedule: randomness, replay and schedule.
-docs/TARGETS.md has every signature and a worked example wrapper.
+docs/TARGETS.md has the signatures and a worked example wrapper (docs/toy_target.py).
 """
 
 from __future__ import annotations
