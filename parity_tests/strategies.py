@@ -11,12 +11,15 @@ import numpy as np
 from hypothesis import strategies as st
 
 REWARD_SCALES = (1e-6, 1e-2, 1.0, 1e2, 1e4, 1e6)  # |r| from tiny to huge
+TINY = 1e-30
 
 
 @st.composite
 def trajectories(draw, max_batch: int = 3, max_length: int = 16) -> dict[str, np.ndarray]:
     """Replayed steps in the official layout with episode starts, terminals and truncations
-    (is_last without is_terminal) at arbitrary places; rewards arrive with observations."""
+    (is_last without is_terminal) at arbitrary places; rewards arrive with observations. An
+    episode's first observation is never its last (an episode has at least one transition),
+    so every window holds a reward and a bootstrap that its returns read."""
     batch = draw(st.integers(1, max_batch))
     length = draw(st.integers(2, max_length))
     scale = draw(st.sampled_from(REWARD_SCALES))
@@ -24,10 +27,13 @@ def trajectories(draw, max_batch: int = 3, max_length: int = 16) -> dict[str, np
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     shape = (batch, length)
     is_last = rng.random(shape) < end_rate
-    is_terminal = is_last & (rng.random(shape) < 0.5)
     is_first = np.zeros(shape, bool)
     is_first[:, 0] = True
-    is_first[:, 1:] = is_last[:, :-1]
+    for t in range(length):
+        if t:
+            is_first[:, t] = is_last[:, t - 1]
+        is_last[:, t] &= ~is_first[:, t]
+    is_terminal = is_last & (rng.random(shape) < 0.5)
     reward = (scale * rng.standard_normal(shape)).astype(np.float32)
     reward[is_first] = 0.0  # the first observation of an episode carries no reward
     value = (scale * rng.standard_normal(shape)).astype(np.float32)
@@ -50,7 +56,10 @@ def lambda_return_inputs(draw) -> dict:
     else:
         last = traj["is_last"].astype(np.float32)
         term = traj["is_terminal"].astype(np.float32)
-        boot = (traj["value"] + rng.standard_normal(traj["value"].shape)).astype(np.float32)
+        # The bootstrap differs from the value at the value's own scale, so it never drowns
+        # the rewards (a noise of 1 did at reward scale 1e-6).
+        noise = np.abs(traj["value"]).max() * rng.standard_normal(traj["value"].shape)
+        boot = (traj["value"] + noise).astype(np.float32)
     disc = draw(st.sampled_from([1.0, 1 - 1 / 333, 0.9]))
     lam = draw(st.sampled_from([0.0, 0.5, 0.95, 1.0]))
     return dict(last=last, term=term, rew=traj["reward"], val=traj["value"], boot=boot,
@@ -58,8 +67,10 @@ def lambda_return_inputs(draw) -> dict:
 
 
 def magnitude(*arrays) -> float:
-    """The scale float32 rounding is relative to: the largest input, at least 1."""
-    return max(1.0, *(float(np.abs(a).max()) for a in arrays))
+    """The scale float32 rounding is relative to: the largest input (at least TINY, so an
+    all-zero example divides by something). No floor at 1: at reward scale 1e-6 a floor of 1
+    made the absolute tolerance 1e-6 as large as the returns, and a one-step shift passed."""
+    return max(TINY, *(float(np.abs(a).max()) for a in arrays))
 
 
 @st.composite
