@@ -1,8 +1,10 @@
 """The reimpl's typed config, stated in the official config's dotted keys.
 
-Fields the official config has but the reimpl fixes in code (it implements only the official
-defaults for them) appear with the value the reimpl hard-codes, so a preset that changed one
-would show up as a [CONFIG] finding.
+`official_config` holds only values read from the reimpl's `AgentConfig`. Official keys the
+reimpl does not make configurable (it implements one choice, the official default) are stated
+apart by `fixed_config`, with the choice its code implements: test_config reports them as fixed
+in code, not as compared config values, and still fails [CONFIG] if a preset sets one of them
+to anything else.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import dataclasses
 import re
 
 from parity_tests import operating_point
+from reimpl import heads
 from reimpl.config import AgentConfig, override, preset
+from reimpl.spaces import Space
 
 # reimpl sub-config -> official section prefix
 SECTIONS = {
@@ -29,14 +33,26 @@ UNMAPPED = {"dec.simple.symlog", "rewhead.minstd", "rewhead.maxstd", "rewhead.un
             "valnorm.perclo", "valnorm.perchi", "valnorm.debias", "advnorm.perclo",
             "advnorm.perchi", "advnorm.debias", "compute_dtype"}
 
-HARD_CODED = {
-    "dyn.typ": "rssm", "enc.typ": "simple", "dec.typ": "simple",
-    "policy_dist_disc": "categorical", "policy_dist_cont": "bounded_normal",
-    "opt.momentum": True, "opt.wd": 0.0, "opt.schedule": "const", "opt.anneal": 0,
-    "enc.simple.outer": False, "enc.simple.strided": False,
-    "dec.simple.outer": False, "dec.simple.strided": False,
-    **{f"{section}.winit": "trunc_normal_in" for section in (
-        "dyn.rssm", "enc.simple", "dec.simple", "rewhead", "conhead", "policy", "value")},
+# Official key -> (the choice the reimpl's code implements, where it is fixed).
+FIXED_IN_CODE: dict[str, tuple[object, str]] = {
+    "dyn.typ": ("rssm", "reimpl/rssm.py is the only dynamics model"),
+    "enc.typ": ("simple", "reimpl/encoder.py is the only encoder (official SimpleEncoder)"),
+    "dec.typ": ("simple", "reimpl/decoder.py is the only decoder (official SimpleDecoder)"),
+    "policy_dist_disc": (heads.policy_output(Space((), "int32", classes=2)),
+                         "reimpl/heads.py policy_output"),
+    "policy_dist_cont": (heads.policy_output(Space((1,), "float32")),
+                         "reimpl/heads.py policy_output"),
+    "opt.momentum": (True, "reimpl/optimizer.py make_optimizer always chains scale_by_momentum"),
+    "opt.wd": (0.0, "reimpl/optimizer.py make_optimizer has no weight decay"),
+    "opt.schedule": ("const", "reimpl/optimizer.py learning_rate: constant after warmup"),
+    "opt.anneal": (0, "reimpl/optimizer.py learning_rate: no annealing"),
+    "enc.simple.outer": (False, "reimpl/encoder.py: every stage halves the resolution"),
+    "enc.simple.strided": (False, "reimpl/encoder.py: convolution, then 2x2 max pooling"),
+    "dec.simple.outer": (False, "reimpl/decoder.py: every stage doubles the resolution"),
+    "dec.simple.strided": (False, "reimpl/decoder.py: nearest upsampling, then convolution"),
+    **{f"{section}.winit": ("trunc_normal_in", "reimpl/nets.py truncated_normal_init")
+       for section in ("dyn.rssm", "enc.simple", "dec.simple", "rewhead", "conhead", "policy",
+                       "value")},
 }
 
 
@@ -52,8 +68,7 @@ def as_official(config: AgentConfig) -> dict[str, object]:
         else:
             flat[field.name] = value
     flat = {k: (list(v) if isinstance(v, tuple) else v) for k, v in flat.items()}
-    flat = {k: v for k, v in flat.items() if k not in UNMAPPED}
-    return {**flat, **HARD_CODED}
+    return {k: v for k, v in flat.items() if k not in UNMAPPED}
 
 
 def _reimpl_key(official_key: str) -> str:
@@ -66,12 +81,15 @@ def _reimpl_key(official_key: str) -> str:
 def with_official_overrides(config: AgentConfig, overrides: dict[str, object]) -> AgentConfig:
     """`config` with official overrides applied: dotted keys or regexes, matched against the
     official keys the reimpl states, as the official `elements.Config.update` matches them."""
-    keys = [k for k in as_official(config) if k not in HARD_CODED]
+    keys = list(as_official(config))
     assignments = []
     for pattern, value in overrides.items():
         matched = [k for k in keys if re.compile(pattern).match(k)]
         if not matched:
-            raise ValueError(f"official override {pattern!r} names no key the reimpl states")
+            fixed = [k for k in FIXED_IN_CODE if re.compile(pattern).match(k)]
+            raise ValueError(
+                f"official override {pattern!r} names no key the reimpl makes configurable"
+                + (f" (the reimpl fixes {fixed} in code)" if fixed else ""))
         text = ":".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
         assignments += [f"{_reimpl_key(k)}={text}" for k in matched]
     return override(config, ",".join(assignments))
@@ -87,3 +105,8 @@ def config(preset_name: str) -> AgentConfig:
 
 def official_config(preset_name: str) -> dict[str, object]:
     return as_official(config(preset_name))
+
+
+def fixed_config() -> dict[str, object]:
+    """Official keys the reimpl does not make configurable -> the choice its code implements."""
+    return {key: value for key, (value, _) in FIXED_IN_CODE.items()}

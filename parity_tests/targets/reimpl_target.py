@@ -188,6 +188,7 @@ def make_target() -> SimpleNamespace:
     return SimpleNamespace(
         name="reimpl",
         official_config=reimpl_config.official_config,
+        fixed_config=reimpl_config.fixed_config,
         lambda_return=returns.lambda_return,
         twohot_bins=distributions.symexp_bins,
         twohot_pred=lambda logits: _twohot(logits).pred(),
