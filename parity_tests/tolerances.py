@@ -50,11 +50,17 @@ TOLERANCES: dict[str, Tolerance] = {
         per_leaf=True,
     ),
     "schedule": Tolerance(
-        1e-2, 0.0,
-        "cumulative updates over 400k simulated env steps: the official loop starts after "
-        "batch_size x batch_length prefill steps (<= 0.3% of the run) and a lock-step loop "
-        "lags by at most one collect phase; a misread ratio (batch length forgotten, a "
-        "fraction of an update rounded per collect) is off by >= 4%",
+        0.0, 1.0,
+        "cumulative updates after every collect phase, absolute, in updates: the bound is "
+        "prefill + one collect phase + atol (test_schedule.bound). The official loop runs no "
+        "update until its replay holds batch_size x batch_length sequences (first update at "
+        "env step B*L + envs*L, the adapter's run of the real Driver and Replay) and its "
+        "elements.when.Ratio starts counting at that first call, so it stays prefill = "
+        "(first update step) x train_ratio/(B*L) updates below a loop that counts from step 0; "
+        "a lock-step loop runs a collect phase's updates at once; atol: whole updates on both "
+        "sides. Measured (reimpl, 400k env steps): |difference| = prefill - 1 from the "
+        "official start on (63 to 1023 updates; bound 65.5 to 1057); a misread ratio (batch "
+        "length forgotten, fractions rounded per collect) drifts linearly past it",
     ),
     "gradient": Tolerance(
         1e-4, 0.0,
