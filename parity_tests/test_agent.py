@@ -7,18 +7,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from parity_tests import operating_point
+
 AC_TERMS = {
     "policy": "policy loss: cumprod(disc*con) weights, normalised advantages, entropy bonus",
     "value": "value loss on imagined returns with slowreg",
     "repval": "replay value loss bootstrapped from imagination",
 }
 STEPS = 3  # consecutive train steps for the slow-critic cadence
-
-
-def _warm(variables):
-    """Mid-warmup, so the official update is not the exact zero of learning-rate step 0."""
-    count = variables["opt/state/3/count"]
-    return {**variables, "opt/state/3/count": np.asarray(500, count.dtype)}
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +54,7 @@ def test_agent_train_step_updates_every_variable(target, parity, official_agent,
     description = ("one train step: parameters, optimizer state (official chain), return "
                    "normaliser, slow critic and counters")
     fn = parity.piece(target, "train_step", check, "DIFF", description)
-    variables = _warm(shared_variables)
+    variables = operating_point.mid_warmup(shared_variables)
     ref, _ = official_agent.train_step(batch, seed=0, variables=variables)
     ours = fn(obs_space, act_space, preset_name, variables, batch)
     parity.check(check, "DIFF", description, ours, ref, "gradient")
@@ -75,7 +71,7 @@ def test_agent_slow_critic_cadence(target, parity, official_agent, shared_variab
                    "rule applied to the target's own value head")
     fn = parity.piece(target, "train_step", check, "CRITDIFF", description)
     rate, every = official_agent.config.slowvalue.rate, official_agent.config.slowvalue.every
-    variables = _warm(shared_variables)
+    variables = operating_point.mid_warmup(shared_variables)
     ours_trace, rule_trace = [], []
     for _ in range(STEPS):
         new = {k: np.asarray(v) for k, v in fn(obs_space, act_space, preset_name, variables,
