@@ -28,9 +28,10 @@ def lambda_return(last, term, rew, val, boot, disc: float, lam: float) -> np.nda
     return np.asarray(_lambda_return()(*args, float(disc), float(lam)))
 
 
-def _twohot_output(logits):
+def _twohot_output(logits, nested: bool = False):
     """The official two-hot output (`outs.TwoHot`) over the official symexp bins, built by
-    the official `Head.symexp_twohot` from the given logits (its linear layer is the identity)."""
+    the official `Head.symexp_twohot` from the given logits (its linear layer is the identity).
+    `nested=True` inside another ninjax `pure` function."""
     official = load()
     num_bins = logits.shape[-1]
 
@@ -43,7 +44,7 @@ def _twohot_output(logits):
         "twohot/logits/kernel": jax.numpy.eye(num_bins, dtype=np.float32),
         "twohot/logits/bias": jax.numpy.zeros(num_bins, np.float32),
     }
-    _, output = official.ninjax.pure(build)(identity, logits)
+    _, output = official.ninjax.pure(build, nested=nested)(identity, logits)
     return output
 
 

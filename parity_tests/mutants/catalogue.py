@@ -195,6 +195,47 @@ def return_range_max_min(patch):
     _wrap(patch, normalize, "update", max_min)
 
 
+def _call_site(patch, name: str, make: Callable) -> None:
+    """Replace the loss function `name` wherever it is called: reimpl.losses and the name
+    reimpl.agent imported (the architecture-free pieces call the former)."""
+    replacement = make(getattr(losses, name))
+    patch(losses, name, replacement)
+    patch(agent_lib, name, replacement)
+
+
+def discount_instead_of_contdisc(patch):
+    _call_site(patch, "imag_loss", lambda imag_loss: lambda *args, **kwargs: imag_loss(
+        *args, **{**kwargs, "contdisc": False, "horizon": 100}))
+
+
+def slow_critic_targets(patch):
+    def targets(loss):
+        return lambda *args, **kwargs: loss(*args, **{**kwargs, "slowtar": True, "slowreg": 0.0})
+
+    _call_site(patch, "imag_loss", targets)
+    _call_site(patch, "repl_loss", targets)
+
+
+def is_last_as_terminal_in_replay(patch):
+    _call_site(patch, "repl_loss", lambda repl_loss: lambda last, term, *args, **kwargs:
+               repl_loss(last, last, *args, **kwargs))
+
+
+def replay_rewards_one_step_late(patch):
+    def late(repl_loss):
+        def shifted(last, term, rew, *args, **kwargs):
+            rew = jnp.concatenate([jnp.zeros_like(rew[:, :1]), rew[:, :-1]], 1)
+            return repl_loss(last, term, rew, *args, **kwargs)
+
+        return shifted
+
+    _call_site(patch, "repl_loss", late)
+
+
+def actor_critic_without_stop_gradients(patch):
+    patch(losses, "stop_gradient", lambda x: x)
+
+
 def slow_critic_per_iteration(patch):
     # A wrong slow-critic cadence at its extreme: the count advances but nothing ever mixes
     # (the train step is update_slow's only caller, so no other cadence is left).
@@ -251,6 +292,21 @@ MUTANTS = {m.name: m for m in [
            "slow critic never mixed: its count advances but it keeps its initial copy of the "
            "value head (official: mixed after every update)",
            slow_critic_per_iteration),
+    Mutant("discount-instead-of-contdisc", "CRITDIFF",
+           "imagination discounted by 1 - 1/100 on top of the continuation (contdisc off, "
+           "horizon 100: a gamma of 0.99)", discount_instead_of_contdisc),
+    Mutant("slow-critic-targets", "CRITDIFF",
+           "critic targets (imagined and replayed returns) from the slow critic, without the "
+           "slow regulariser (slowtar on, slowreg 0)", slow_critic_targets),
+    Mutant("is-last-as-terminal-in-replay", "CRITDIFF",
+           "replay value loss given is_last as is_terminal: truncations end the return "
+           "without bootstrap", is_last_as_terminal_in_replay),
+    Mutant("replay-rewards-one-step-late", "BUG",
+           "replayed rewards shifted one step later at the replay loss call site (textbook "
+           "reward[t] read as official reward[t+1])", replay_rewards_one_step_late),
+    Mutant("actor-critic-without-stop-gradients", "BUG",
+           "every stop-gradient of the actor-critic losses removed (advantages, weights, "
+           "critic targets, slow regulariser)", actor_critic_without_stop_gradients),
     Mutant("decoder-without-sigmoid", "DIFF", "decoder image mean without the sigmoid",
            decoder_without_sigmoid),
     Mutant("advantages-centred", "CRITDIFF",

@@ -1,0 +1,57 @@
+"""Network outputs for the architecture-free checks: what heads emit during training.
+
+A target with its own networks cannot take the official weights, but everything downstream of
+its heads is a function of their outputs. These are outputs at the operating point's scale
+(parity_tests/operating_point.py): imagined rewards mostly ~0 with occasional +1 (Crafter's
+achievements), continuation probabilities of 0.8-1 with a few near-terminal steps, values and
+slow values as two-hot bumps around symlog 1.5 (~3.5) that differ by ~0.3, policy logits of
+unit scale, actions sampled from the policy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from parity_tests.operating_point import TWOHOT_SIGMA, twohot_symlog_positions
+
+NUM_BINS = 255
+IMAG_HORIZON = 16  # H + 1 steps: the official imag_length 15 plus the start state
+
+
+def _twohot_logits(rng, centres):
+    positions = twohot_symlog_positions(NUM_BINS)
+    logits = -((positions - centres[..., None]) ** 2) / (2 * TWOHOT_SIGMA**2)
+    return (logits + 0.3 * rng.standard_normal(logits.shape)).astype(np.float32)
+
+
+def imagination(num_actions: int, trajectories: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Inputs of `imag_loss`, [N, H+1] (logits [N, H+1, classes])."""
+    rng = np.random.default_rng(seed)
+    shape = (trajectories, IMAG_HORIZON)
+    logits = rng.standard_normal((*shape, num_actions)).astype(np.float32)
+    probs = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    action = (probs.cumsum(-1) > rng.random((*shape, 1))).argmax(-1).astype(np.int32)
+    reward = 0.1 * rng.standard_normal(shape) + (rng.random(shape) < 0.1)
+    con = 1 / (1 + np.exp(-rng.normal(3.0, 1.0, shape)))
+    con = np.where(rng.random(shape) < 0.03, 0.05, con)
+    values = rng.normal(1.5, 0.5, shape)
+    return {
+        "action": action, "policy_logits": logits, "reward": reward.astype(np.float32),
+        "con": con.astype(np.float32), "value_logits": _twohot_logits(rng, values),
+        "slowvalue_logits": _twohot_logits(rng, values + rng.normal(0.0, 0.3, shape)),
+    }
+
+
+def replay(batch: dict, seed: int = 0) -> dict[str, np.ndarray]:
+    """Inputs of `repl_loss` from a replayed batch [B, K] (official layout): its flags and
+    rewards, imagined returns as the bootstrap, value outputs."""
+    rng = np.random.default_rng(seed)
+    shape = batch["reward"].shape
+    values = rng.normal(1.5, 0.5, shape)
+    return {
+        "is_last": batch["is_last"], "is_terminal": batch["is_terminal"],
+        "reward": batch["reward"].astype(np.float32),
+        "boot": (np.sign(values) * np.expm1(np.abs(values))).astype(np.float32),
+        "value_logits": _twohot_logits(rng, values),
+        "slowvalue_logits": _twohot_logits(rng, values + rng.normal(0.0, 0.3, shape)),
+    }

@@ -1,0 +1,106 @@
+"""The actor-critic from network outputs: no shared weights, so any architecture can take it.
+
+Both sides get the same head outputs (parity_tests/network_outputs.py) and the same return
+normaliser state; each returns its losses per element, the quantities between outputs and
+losses, and the gradient of each summed loss with respect to each output. One check per
+quantity, so a finding says where the target departs: the trajectory weight (cumprod of
+disc * con), the lambda return, the normaliser, the advantage, the value target, or only the
+loss. Gradients with respect to outputs the official code stops (`sg`) are `gradient_flow`
+checks: a non-zero there is a gradient that leaks, a [BUG] whatever the values.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from parity_tests import network_outputs, operating_point
+from reference_adapter import actor_critic
+
+IMAG = {  # quantity: (tolerance, description)
+    "weight": ("recurrence", "trajectory weight cumprod(disc * con) / disc, [N, H]"),
+    "ret": ("recurrence", "lambda return of imagined rewards and continuations, [N, H]"),
+    "retnorm": ("elementwise", "return normaliser state {lo, hi} after the update"),
+    "adv": ("recurrence", "normalised advantage (ret - value) / scale, [N, H]"),
+    "value_target": ("recurrence", "critic target (normalised return), [N, H]"),
+    "policy": ("forward", "policy loss per element: weighted, advantage, entropy bonus"),
+    "value": ("forward", "critic loss per element: two-hot on returns plus slowreg"),
+}
+REPL = {
+    "weight": ("exact", "replay value loss weight (1 - is_last), [B, K-1]"),
+    "ret": ("recurrence", "lambda return of replayed rewards bootstrapped from imagination"),
+    "repval": ("forward", "replay value loss per element"),
+}
+# Outputs each loss reaches in the official code; every other (loss, output) pair is stopped.
+FLOWS = {
+    "imag": {"policy": ("policy_logits",), "value": ("value_logits",)},
+    "repl": {"repval": ("value_logits",)},
+}
+DIFFERENTIABLE = {"imag": actor_critic.IMAG_DIFFERENTIABLE,
+                  "repl": actor_critic.REPL_DIFFERENTIABLE}
+TRAJECTORIES = 12
+
+
+@pytest.fixture(scope="module")
+def imag_inputs(act_space):
+    return network_outputs.imagination(act_space["action"].classes, TRAJECTORIES)
+
+
+@pytest.fixture(scope="module")
+def repl_inputs(batch):
+    return network_outputs.replay({k: v[:, 1:] for k, v in batch.items()})  # replay_context 1
+
+
+@pytest.fixture(scope="module")
+def official_results(official_agent, shared_variables, imag_inputs, repl_inputs):
+    return {
+        "imag": actor_critic.imagination_loss(official_agent, imag_inputs, shared_variables),
+        "repl": actor_critic.replay_loss(official_agent, repl_inputs, shared_variables),
+    }
+
+
+@pytest.fixture(scope="module")
+def target_results(target, preset_name, imag_inputs, repl_inputs):
+    imag = getattr(target, "imagination_loss", None)
+    repl = getattr(target, "replay_loss", None)
+    retnorm = {k.split("/")[1]: v for k, v in operating_point.RETNORM.items()}
+    return {"imag": imag and imag(preset_name, imag_inputs, retnorm),
+            "repl": repl and repl(preset_name, repl_inputs)}
+
+
+PIECES = {"imag": "imagination_loss", "repl": "replay_loss"}
+QUANTITIES = [("imag", q) for q in IMAG] + [("repl", q) for q in REPL]
+
+
+@pytest.mark.parametrize("part,quantity", QUANTITIES, ids=[f"{p}-{q}" for p, q in QUANTITIES])
+def test_actor_critic_quantity(part, quantity, target, parity, official_results,
+                               target_results):
+    tolerance, description = (IMAG if part == "imag" else REPL)[quantity]
+    check = f"outputs/{part}/{quantity}"
+    parity.piece(target, PIECES[part], check, "CRITDIFF", description)
+    provided = SimpleNamespace(**target_results[part])
+    ours = parity.piece(provided, quantity, check, "CRITDIFF", description)
+    parity.check(check, "CRITDIFF", description + " (from network outputs)", ours,
+                 official_results[part][quantity], tolerance)
+
+
+GRADIENTS = [(part, loss, output) for part, flows in FLOWS.items() for loss in flows
+             for output in DIFFERENTIABLE[part]]
+
+
+@pytest.mark.parametrize("part,loss,output", GRADIENTS,
+                         ids=[f"{p}-{loss}-{o}" for p, loss, o in GRADIENTS])
+def test_actor_critic_gradient(part, loss, output, target, parity, official_results,
+                               target_results):
+    flows = output in FLOWS[part][loss]
+    check = (f"outputs/{part}/grad/{loss}/{output}" if flows
+             else f"gradient_flow/{part}/{loss}/{output}")
+    tag = "CRITDIFF" if flows else "BUG"
+    description = (f"d sum({loss}) / d {output}" if flows else
+                   f"no gradient from the {loss} loss into {output} (official stop-gradient)")
+    parity.piece(target, PIECES[part], check, tag, description)
+    grads = parity.piece(SimpleNamespace(**target_results[part]), "grads", check, tag,
+                         description)
+    parity.check(check, tag, description, grads[loss][output],
+                 official_results[part]["grads"][loss][output], "logit-gradient")
