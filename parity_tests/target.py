@@ -1,25 +1,14 @@
 """The target protocol: what an implementation provides for the suite to compare.
 
-A target is any object; each piece below is an optional attribute. A piece a target does not
-provide is reported as "not provided" in PARITY.md, never as passed. All quantities are in the
-OFFICIAL conventions (reward[t] arrives with observation t; is_first/is_last/is_terminal as in
-the official replay); a wrapper for a textbook-indexed implementation does the shift, and the
-returns checks then prove the shift right or wrong. Arrays are numpy or jax arrays, float32.
-
-Pieces (name: signature -> result):
-- lambda_return(last, term, rew, val, boot, disc, lam) -> [B, T-1]
-    all inputs [B, T]; official `dreamerv3.agent.lambda_return` semantics.
-- official_config(preset_name) -> {dotted official key: value}.
-- twohot_bins(num_bins) -> [num_bins], raw (not symlog) bin positions.
-- twohot_loss(logits, target) -> [...], twohot_pred(logits) -> [...]
-    logits [..., num_bins] over `twohot_bins(num_bins)`; target in raw space.
-- latent_probs, latent_entropy, latent_kl_losses, latent_sample: categorical latents with
-    unimix; policy_log_prob, policy_entropy: the discrete policy head (test_latents.py).
-- world_model_losses / world_model_grads, agent_losses / agent_grads, train_step,
-    policy_rollout: network pieces on the official flat parameters or variables and an
-    official batch or observations.
-- policy_samples, replay_sequences, update_schedule: randomness, replay and schedule.
-docs/TARGETS.md has the signatures and a worked example wrapper (docs/toy_target.py).
+A target is any object built by a factory named on the command line
+(`--target package.module:factory`); each piece is an optional attribute of it. The pieces,
+their signatures, the spaces, presets and batches they get, and what happens when one is
+missing are listed once, in docs/TARGETS.md (tests/test_targets_doc.py keeps that table equal
+to what the parity tests ask for and what the default target provides). In short: quantities
+are in the OFFICIAL conventions (reward[t] arrives with observation t; is_first, is_last and
+is_terminal as in the official replay), so a wrapper for a textbook-indexed implementation does
+the shift and the checks prove it right or wrong; a piece a target does not provide is reported
+as "not provided" in PARITY.md, never as passed. The worked example is docs/toy_target.py.
 """
 
 from __future__ import annotations
