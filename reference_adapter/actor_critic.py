@@ -133,7 +133,7 @@ def imagination_loss(agent, inputs: dict, variables=None) -> dict:
 def replay_loss(agent, inputs: dict, variables=None) -> dict:
     """Official `repl_loss` on replayed steps, all [B, K]: `is_last`, `is_terminal`, `reward`
     (official layout), `boot` (imagined return from each step), `value_logits`,
-    `slowvalue_logits`. Returns `repval`, `ret`, `value_target` [B, K-1] and `grads`
+    `slowvalue_logits`. Returns `repval`, `ret`, `weight` (1 - is_last) [B, K-1] and `grads`
     {repval: {input: d sum(repval) / d input}}."""
     return _with_grads(agent, "replay_loss", _repl_impure,
                        {k: inputs[k] for k in REPL_INPUTS}, REPL_DIFFERENTIABLE, ("repval",),
