@@ -31,42 +31,115 @@ from .agent import Agent
 from .config import PRESETS, override, preset
 
 
+def _option(default, help: str, *, minimum: float | None = None, choices=None):
+    """A TrainConfig field: its `--help` text, and the least value or the choices it accepts
+    (checked by the parser and again when a TrainConfig is built)."""
+    return dataclasses.field(default=default, metadata={"help": help, "minimum": minimum,
+                                                        "choices": choices})
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    env: str = "Craftax-Classic-Pixels-v1"  # one of reimpl.envs.ENV_NAMES
-    preset: str = "cpu"  # agent preset (reimpl.config.PRESETS)
-    # Agent config fields replaced on top of the preset, 'key=value,...' with dotted keys for
-    # nested groups, e.g. 'opt.lr=3e-4,rssm.free_nats=0.5' (reimpl.config.override).
-    agent: str = ""
-    num_envs: int = 8  # environments stepped in lock-step
-    steps_per_collect: int = 8  # env steps per env between update phases
-    train_ratio: float = 32.0  # replayed steps per env step (official run.train_ratio)
-    env_steps: int = 1024  # total env steps (all envs); about 4 minutes on 2 CPU cores
-    replay_capacity: int = 2048  # steps kept per env
-    max_episode_steps: int = 0  # episode time limit; 0 keeps craftax's (10000 Classic)
-    seed: int = 0
-    logdir: str = "runs/craftax"
-    checkpoint_every: int = 50  # iterations
-    # Iterations between open-loop prediction images (LOGDIR/openloop/iter_XXXXXX.png and
-    # TensorBoard `openloop/image`), pixel envs only; the official report runs every 300 s.
-    report_every: int = 10
-    resume: bool = False
+    env: str = _option("Craftax-Classic-Pixels-v1", "the Craftax environment",
+                       choices=envs_lib.ENV_NAMES)
+    preset: str = _option("cpu", "agent preset (reimpl/config.py): 'cpu' is a small model for "
+                          "CPUs, not an official preset; size1m..size400m the official sizes",
+                          choices=PRESETS)
+    agent: str = _option("", "agent config fields replaced on top of the preset, "
+                         "'key=value,...': dotted keys for nested groups, ':' between the items "
+                         "of a tuple, e.g. 'opt.lr=3e-4,rssm.free_nats=0.5,enc.mults=2:3:4:4' "
+                         "(fields and types in reimpl/config.py)")
+    num_envs: int = _option(8, "environments stepped in lock-step", minimum=1)
+    steps_per_collect: int = _option(8, "env steps per env between update phases", minimum=1)
+    train_ratio: float = _option(32.0, "replayed steps per env step (official run.train_ratio)",
+                                 minimum=0)
+    env_steps: int = _option(1024, "total env steps, all envs together; the default takes about "
+                             "4 minutes on 2 CPU cores", minimum=1)
+    replay_capacity: int = _option(2048, "replay steps kept per env", minimum=1)
+    max_episode_steps: int = _option(0, "episode time limit; 0 keeps craftax's (10000 Classic, "
+                                     "100000 full)", minimum=0)
+    seed: int = _option(0, "seed of the agent, the envs and the replay sampling")
+    logdir: str = _option("runs/craftax", "where the run's checkpoint and logs go; one run per "
+                          "directory")
+    checkpoint_every: int = _option(50, "iterations between checkpoints", minimum=1)
+    # The official report runs every 300 s.
+    report_every: int = _option(10, "iterations between open-loop prediction images "
+                                "(LOGDIR/openloop/iter_XXXXXX.png and TensorBoard openloop/image), "
+                                "pixel envs only", minimum=1)
+    resume: bool = _option(False, "continue the run in --logdir from its checkpoint")
+    overwrite: bool = _option(False, "delete the run already in --logdir (its checkpoint, logs "
+                              "and images) and start a new one")
+
+    def __post_init__(self):
+        for field in dataclasses.fields(self):
+            problem = _invalid(field, getattr(self, field.name))
+            if problem:
+                raise ValueError(f"TrainConfig.{field.name}: {problem}")
+        if self.resume and self.overwrite:
+            raise ValueError("resume and overwrite exclude each other")
+
+
+def _invalid(field: dataclasses.Field, value) -> str | None:
+    """Why `value` is no value for `field`, or None."""
+    minimum, choices = field.metadata["minimum"], field.metadata["choices"]
+    if minimum is not None and value < minimum:
+        return f"must be at least {minimum:g}, got {value}"
+    if choices is not None and value not in choices:
+        return f"must be one of {', '.join(choices)}, got {value!r}"
+    return None
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+class _Parser(argparse.ArgumentParser):
+    """Errors as one line: the usage of a dozen options would bury them."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _typed(field: dataclasses.Field):
+    kind = {"int": int, "float": float, "str": str}[field.type]
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        problem = _invalid(field, value)
+        if problem:
+            raise argparse.ArgumentTypeError(problem)
+        return value
+
+    parse.__name__ = field.type  # argparse names the type in its message
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m reimpl.train",
+                     description="Train DreamerV3 on Craftax; the checkpoint and logs of the run "
+                                 "go to --logdir (one run per directory).",
+                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    for field in dataclasses.fields(TrainConfig):
+        help_text = field.metadata["help"]
+        if field.type == "bool":
+            parser.add_argument(_flag(field.name), action="store_true", help=help_text)
+        elif field.metadata["choices"]:
+            parser.add_argument(_flag(field.name), choices=field.metadata["choices"],
+                                default=field.default, help=help_text)
+        else:
+            parser.add_argument(_flag(field.name), type=_typed(field), default=field.default,
+                                help=help_text)
+    return parser
 
 
 def _parse(argv) -> TrainConfig:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for field in dataclasses.fields(TrainConfig):
-        if field.type == "bool":
-            parser.add_argument(f"--{field.name.replace('_', '-')}", action="store_true")
-        else:
-            kind = {"int": int, "float": float, "str": str}[field.type]
-            parser.add_argument(f"--{field.name.replace('_', '-')}", type=kind,
-                                default=field.default)
+    parser = build_parser()
     args = parser.parse_args(argv)
-    if args.preset not in PRESETS:
-        parser.error(f"--preset must be one of {', '.join(PRESETS)}")
-    if args.env not in envs_lib.ENV_NAMES:
-        parser.error(f"--env must be one of {', '.join(envs_lib.ENV_NAMES)}")
+    if args.resume and args.overwrite:
+        parser.error("--resume continues the run in --logdir, --overwrite deletes it: pass one")
     try:
         override(preset(args.preset), args.agent)
     except ValueError as error:
@@ -118,7 +191,8 @@ def make_spec(config: TrainConfig) -> Compiled:
 def _stored_config(config: TrainConfig) -> dict[str, Any]:
     """What the checkpoint records: the fields that describe the training, without where
     and how this process runs it (logdir, resume), so a checkpoint does not depend on them."""
-    return {k: v for k, v in dataclasses.asdict(config).items() if k not in ("logdir", "resume")}
+    return {k: v for k, v in dataclasses.asdict(config).items()
+            if k not in ("logdir", "resume", "overwrite")}
 
 
 def _scalars(metrics) -> dict[str, float]:
@@ -162,19 +236,52 @@ def _progress(metrics: dict[str, float], total: int, stepped: int, elapsed: floa
             f"return {metrics['episode/return']:.2f} ({int(metrics['episodes'])} ep)")
 
 
+class RunRefused(Exception):
+    """A run that must not start as asked (the message says why and what to do instead)."""
+
+
+CHECKPOINT = "checkpoint.msgpack"
+# Everything a run writes into its logdir, by what it is; --overwrite deletes these only.
+RUN_FILES = {CHECKPOINT: "checkpoint", "checkpoint.tmp": "unfinished checkpoint",
+             "metrics.jsonl": "metrics.jsonl", "config.json": "config.json",
+             "events.out.tfevents.*": "TensorBoard events",
+             "openloop/iter_*.png": "open-loop images"}
+
+
+def _claim_logdir(config: TrainConfig) -> list[Path]:
+    """The files of an earlier run that --overwrite deletes; refuses to start over a run
+    otherwise, and to resume without a checkpoint. Touches nothing."""
+    logdir = Path(config.logdir)
+    found = {label: sorted(logdir.glob(pattern)) for pattern, label in RUN_FILES.items()}
+    names = ", ".join(label for label, paths in found.items() if paths)
+    if config.resume:
+        if not (logdir / CHECKPOINT).is_file():
+            fix = (f"it holds {names} of a run that stopped before its first checkpoint: pass "
+                   "--overwrite instead to start again" if names else "start without --resume")
+            raise RunRefused(f"--resume: no checkpoint at {logdir / CHECKPOINT}; {fix}")
+        return []
+    if names and not config.overwrite:
+        raise RunRefused(f"{logdir} already holds a run ({names}): continue it with --resume, "
+                         "choose another --logdir, or pass --overwrite to delete it")
+    return [path for paths in found.values() for path in paths]
+
+
 def train(config: TrainConfig) -> dict[str, float]:
     """Run; returns the metrics of the last iteration."""
     logdir = Path(config.logdir)
+    earlier_run = _claim_logdir(config)
+    compiled = make_spec(config)
+    for path in earlier_run:
+        path.unlink()
     logdir.mkdir(parents=True, exist_ok=True)
     (logdir / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2))
     stored = _stored_config(config)
-    compiled = make_spec(config)
     spec = compiled.spec
     key, init_key = jax.random.split(jax.random.key(config.seed))
     state = loop_lib.init_loop(spec, init_key, config.replay_capacity)
     names = envs_lib.achievement_names(spec.env)
     tally = metrics_log.empty_tally(len(names))
-    path = logdir / "checkpoint.msgpack"
+    path = logdir / CHECKPOINT
     if config.resume:
         state, key, tally = checkpoint_lib.load(path, stored, state, key, tally)
         state = loop_lib.own_buffers(state)
@@ -210,7 +317,11 @@ def train(config: TrainConfig) -> dict[str, float]:
 
 
 def main(argv=None) -> int:
-    train(_parse(sys.argv[1:] if argv is None else argv))
+    config = _parse(sys.argv[1:] if argv is None else argv)
+    try:
+        train(config)
+    except RunRefused as error:
+        raise SystemExit(f"[train] {error}") from None
     return 0
 
 

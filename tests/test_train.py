@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import struct
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from tensorboardX.proto import event_pb2
 
 from reimpl import checkpoint
 from reimpl import loop as loop_lib
-from reimpl.train import TrainConfig, main, make_spec, train
+from reimpl import train as train_lib
+from reimpl.train import RunRefused, TrainConfig, main, make_spec, train
 
 # A 3-step time limit, so episodes (and achievement tallies) finish before the resume point.
 TINY = TrainConfig(env="Craftax-Classic-Symbolic-v1", preset="debug", num_envs=2,
@@ -98,8 +100,84 @@ def test_train_resume_refuses_a_mismatched_checkpoint(uninterrupted, tmp_path):
 
 
 def test_train_resume_without_a_checkpoint_says_so(tmp_path):
-    with pytest.raises(FileNotFoundError, match="--resume: no checkpoint at .*start without"):
+    with pytest.raises(RunRefused, match="--resume: no checkpoint at .*start without"):
         train(dataclasses.replace(TINY, logdir=str(tmp_path), resume=True))
+    (tmp_path / "metrics.jsonl").write_text("{}\n")
+    with pytest.raises(RunRefused, match="metrics.jsonl of a run that stopped before its first "
+                                         "checkpoint: pass --overwrite"):
+        train(dataclasses.replace(TINY, logdir=str(tmp_path), resume=True))
+
+
+def _tiny_argv(logdir: Path, *extra: str) -> list[str]:
+    return ["--env", TINY.env, "--preset", "debug", "--num-envs", "2", "--steps-per-collect",
+            "4", "--env-steps", "24", "--replay-capacity", "32", "--max-episode-steps", "3",
+            "--logdir", str(logdir), *extra]
+
+
+def _no_env_build(monkeypatch):
+    """Refusals come before the env is built and the agent initialised."""
+    def build(*args):
+        raise AssertionError("built the env before refusing")
+
+    monkeypatch.setattr(train_lib, "make_spec", build)
+
+
+def test_train_refuses_to_start_over_an_existing_run(uninterrupted, tmp_path, monkeypatch):
+    """A second run in the same logdir used to replace the checkpoint, append to metrics.jsonl
+    and add a second TensorBoard file; now it stops, in one line, before building anything."""
+    logdir, _ = uninterrupted
+    run = tmp_path / "run"
+    shutil.copytree(logdir, run)
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    _no_env_build(monkeypatch)
+    with pytest.raises(SystemExit) as stopped:
+        main(_tiny_argv(run))
+    message = str(stopped.value.code)
+    assert message == (f"[train] {run} already holds a run (checkpoint, metrics.jsonl, "
+                       "config.json, TensorBoard events): continue it with --resume, choose "
+                       "another --logdir, or pass --overwrite to delete it")
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before
+
+
+def test_train_overwrite_replaces_the_run_instead_of_mixing_two(uninterrupted, tmp_path):
+    logdir, _ = uninterrupted
+    run = tmp_path / "run"
+    shutil.copytree(logdir, run)
+    (run / "notes.txt").write_text("mine")
+    main(_tiny_argv(run, "--overwrite"))
+    assert _jsonl(run) == _jsonl(logdir)  # not appended: three lines, not six
+    assert len(list(run.glob("events.out.tfevents.*"))) == 1
+    assert (run / "checkpoint.msgpack").read_bytes() == (logdir / "checkpoint.msgpack").read_bytes()
+    assert (run / "notes.txt").read_text() == "mine"  # only the run's own files go
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--env-steps", "-5", "argument --env-steps: must be at least 1, got -5"),
+    ("--num-envs", "0", "argument --num-envs: must be at least 1, got 0"),
+    ("--steps-per-collect", "0", "argument --steps-per-collect: must be at least 1, got 0"),
+    ("--train-ratio", "-1", "argument --train-ratio: must be at least 0, got -1.0"),
+    ("--replay-capacity", "0", "argument --replay-capacity: must be at least 1, got 0"),
+    ("--checkpoint-every", "0", "argument --checkpoint-every: must be at least 1, got 0"),
+    ("--num-envs", "two", "argument --num-envs: 'two' is not a number"),
+    ("--env", "Craftax-Classic", "argument --env: invalid choice: 'Craftax-Classic'"),
+], ids=["negative-env-steps", "zero-envs", "zero-steps-per-collect", "negative-ratio",
+        "zero-capacity", "zero-cadence", "word", "unknown-env"])
+def test_train_refuses_invalid_options_in_one_line_at_parse_time(option, value, message,
+                                                                 capsys, tmp_path, monkeypatch):
+    _no_env_build(monkeypatch)
+    with pytest.raises(SystemExit) as stopped:
+        main(["--logdir", str(tmp_path), option, value])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"python -m reimpl.train: error: {message}")
+    assert not list(tmp_path.iterdir())
+
+
+def test_train_config_refuses_invalid_values_in_code_too():
+    with pytest.raises(ValueError, match="TrainConfig.num_envs: must be at least 1, got 0"):
+        dataclasses.replace(TINY, num_envs=0)
+    with pytest.raises(SystemExit):
+        main(["--resume", "--overwrite"])
 
 
 def test_train_agent_overrides_reach_the_agent_and_bad_ones_stop_the_parser(capsys):
