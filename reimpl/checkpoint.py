@@ -16,9 +16,6 @@ import jax
 import numpy as np
 from flax import serialization
 
-# The config fields that fix the shapes of the saved state.
-SHAPE_FIELDS = ("env", "preset", "agent", "num_envs", "replay_capacity")
-
 
 def _is_key(x) -> bool:
     return jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
@@ -64,24 +61,17 @@ def _restore(template, raw, what: str):
                         template, restored)
 
 
-def _mismatch(path: Path, stored: dict, config: dict, error: Exception) -> ValueError:
-    differ = [f"{name}={stored.get(name)!r} (this run: {config[name]!r})"
-              for name in SHAPE_FIELDS if stored.get(name) != config[name]]
-    where = ", ".join(differ) or f"one of {', '.join(SHAPE_FIELDS)}"
-    return ValueError(f"checkpoint {path} does not match this config: it was written with "
-                      f"{where}; pass the same values or start without --resume ({error})")
-
-
-def load(path: Path, config: dict[str, Any], state, key, tally):
-    """(state, key, tally) restored into the structure of the given ones, for --resume."""
-    if not path.is_file():
-        raise FileNotFoundError(f"--resume: no checkpoint at {path}; start without --resume")
-    raw = read(path)
+def restore(path: Path, raw: dict[str, Any], state, key, tally):
+    """(state, key, tally) from `read(path)`, in the structure of the given ones (--resume).
+    The caller has compared the stored config with its own; shapes that still differ mean
+    the checkpoint was written by another version of the code."""
     template = {"state": state, "key": key, "tally": tally}
     try:
         restored = _restore(template, {k: raw[k] for k in template}, "loop state")
     except (ValueError, KeyError, TypeError) as error:
-        raise _mismatch(path, raw["config"], config, error) from error
+        raise ValueError(f"checkpoint {path} was written with this config but does not fit "
+                         f"this version of reimpl.train ({error}); resume it with the version "
+                         "that wrote it, or start a new run") from error
     return restored["state"], restored["key"], restored["tally"]
 
 

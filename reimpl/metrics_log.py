@@ -4,6 +4,12 @@ images as TensorBoard images, and the achievement tally behind the Crafter score
 TensorBoard files come from tensorboardX (protobuf and numpy only; no TensorFlow), written to
 the log directory itself, so `tensorboard --logdir LOGDIR` finds them; a resumed run adds a
 new event file beside the old one and TensorBoard shows both as one run.
+
+A run resumed from a checkpoint repeats the iterations its first process logged after that
+checkpoint. Neither log keeps them twice: metrics.jsonl is cut back to the checkpoint's step
+(`truncate`), and the new event file starts with TensorBoard's purge marker (a SessionLog
+START at the first step after the checkpoint), so TensorBoard drops the older file's points
+from that step on, as it does for TensorFlow's own restarts.
 """
 
 from __future__ import annotations
@@ -25,10 +31,13 @@ class MetricsLog:
     """LOGDIR/metrics.jsonl (appended) and TensorBoard event files in LOGDIR; a context
     manager that flushes and closes both."""
 
-    def __init__(self, logdir: str | Path):
+    def __init__(self, logdir: str | Path, resumed_at: int | None = None):
+        """`resumed_at`: the env step of the checkpoint a resumed run continues from (call
+        `truncate` first)."""
         self.logdir = Path(logdir)
         self._jsonl = open(self.logdir / "metrics.jsonl", "a")
-        self._writer = SummaryWriter(str(self.logdir))
+        purge = None if resumed_at is None else resumed_at + 1
+        self._writer = SummaryWriter(str(self.logdir), purge_step=purge)
 
     def scalars(self, step: int, metrics: dict[str, float]) -> None:
         """One JSONL line {'env_steps': step, **metrics}; every metric also becomes a
@@ -56,6 +65,29 @@ class MetricsLog:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+def _step(line: str) -> float:
+    """A JSONL line's env step; a line cut short by a crash counts as after every step."""
+    try:
+        return json.loads(line)["env_steps"]
+    except (json.JSONDecodeError, KeyError):
+        return float("inf")
+
+
+def truncate(logdir: str | Path, step: int) -> int:
+    """Drop the lines of LOGDIR/metrics.jsonl after env step `step` (atomically); returns how
+    many went."""
+    path = Path(logdir) / "metrics.jsonl"
+    if not path.exists():
+        return 0
+    lines = path.read_text().splitlines(keepends=True)
+    kept = [line for line in lines if _step(line) <= step]
+    if len(kept) < len(lines):
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text("".join(kept))
+        tmp.replace(path)
+    return len(lines) - len(kept)
 
 
 @struct.dataclass

@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 import functools
 import json
+import shlex
 import sys
 import time
 from dataclasses import dataclass
@@ -188,11 +189,91 @@ def make_spec(config: TrainConfig) -> Compiled:
                      config.num_envs, config.steps_per_collect, config.train_ratio)
 
 
+# Not stored in the checkpoint: where and how this process runs the training.
+_PROCESS_FIELDS = ("logdir", "resume", "overwrite")
+# What a resumed run may change: how long it runs, how often it checkpoints and reports.
+# Every other stored field must be as the run was started.
+MAY_CHANGE_ON_RESUME = ("env_steps", "checkpoint_every", "report_every")
+
+
 def _stored_config(config: TrainConfig) -> dict[str, Any]:
     """What the checkpoint records: the fields that describe the training, without where
-    and how this process runs it (logdir, resume), so a checkpoint does not depend on them."""
-    return {k: v for k, v in dataclasses.asdict(config).items()
-            if k not in ("logdir", "resume", "overwrite")}
+    and how this process runs it, so a checkpoint does not depend on them."""
+    return {k: v for k, v in dataclasses.asdict(config).items() if k not in _PROCESS_FIELDS}
+
+
+def _dotted(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts -> {'rssm.deter': 8, ...}, the keys --agent takes."""
+    flat = {}
+    for name, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(_dotted(value, f"{prefix}{name}."))
+        else:
+            flat[prefix + name] = value
+    return flat
+
+
+def _agent_differences(stored: dict[str, Any], config: TrainConfig) -> list[str]:
+    """Dotted agent config fields that differ, or ['--agent'] when the stored one does not
+    build here. Spellings of the same value ('opt.lr=3e-4' and '0.0003') agree."""
+    try:
+        before = _dotted(dataclasses.asdict(override(preset(stored["preset"]), stored["agent"])))
+    except (KeyError, ValueError):
+        return ["--agent"]
+    now = _dotted(dataclasses.asdict(override(preset(config.preset), config.agent)))
+    return [f"{name} {before[name]!r} -> {now[name]!r}" for name in before
+            if before[name] != now[name]]
+
+
+def _changed_on_resume(stored: dict[str, Any], config: TrainConfig) -> list[str]:
+    """Fields of the stored config this run would change and may not, as '--flag old (this
+    run: new)'."""
+    current = _stored_config(config)
+    changed = []
+    for name in [*current, *sorted(set(stored) - set(current))]:
+        if name in MAY_CHANGE_ON_RESUME or stored.get(name) == current.get(name):
+            continue
+        if name not in current:
+            changed.append(f"{name}={stored[name]!r} (not an option of this reimpl.train)")
+        elif name == "agent":
+            fields = _agent_differences(stored, config)
+            if fields:
+                changed.append(f"--agent {stored.get(name)!r} (this run: {current[name]!r}; "
+                               f"{', '.join(fields)})")
+        else:
+            changed.append(f"{_flag(name)} {stored.get(name)!r} (this run: {current[name]!r})")
+    return changed
+
+
+def command_line(config: TrainConfig) -> str:
+    """The `python -m reimpl.train ...` that runs `config` (options at their default left
+    out)."""
+    words = ["python", "-m", "reimpl.train"]
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        if value == field.default:
+            continue
+        words += [_flag(field.name)] if field.type == "bool" else [_flag(field.name), str(value)]
+    return shlex.join(words)
+
+
+def _resumable(config: TrainConfig) -> dict[str, Any]:
+    """The raw checkpoint to resume from, once its stored config is this run's but for
+    MAY_CHANGE_ON_RESUME; reads the file, builds nothing."""
+    path = Path(config.logdir) / CHECKPOINT
+    raw = checkpoint_lib.read(path)
+    changed = _changed_on_resume(raw["config"], config)
+    if changed:
+        may = ", ".join(map(_flag, MAY_CHANGE_ON_RESUME))
+        try:
+            fix = "resume it with: " + command_line(dataclasses.replace(
+                TrainConfig(**raw["config"]), logdir=config.logdir, resume=True,
+                **{name: getattr(config, name) for name in MAY_CHANGE_ON_RESUME}))
+        except (TypeError, ValueError):
+            fix = "resume it with the options it was started with"
+        raise RunRefused(f"--resume: {path} is a run with {'; '.join(changed)}. Only {may} may "
+                         f"change on resume; {fix}; or start a new run in another --logdir")
+    return raw
 
 
 def _scalars(metrics) -> dict[str, float]:
@@ -270,11 +351,11 @@ def train(config: TrainConfig) -> dict[str, float]:
     """Run; returns the metrics of the last iteration."""
     logdir = Path(config.logdir)
     earlier_run = _claim_logdir(config)
+    raw = _resumable(config) if config.resume else None
     compiled = make_spec(config)
     for path in earlier_run:
         path.unlink()
     logdir.mkdir(parents=True, exist_ok=True)
-    (logdir / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2))
     stored = _stored_config(config)
     spec = compiled.spec
     key, init_key = jax.random.split(jax.random.key(config.seed))
@@ -282,9 +363,13 @@ def train(config: TrainConfig) -> dict[str, float]:
     names = envs_lib.achievement_names(spec.env)
     tally = metrics_log.empty_tally(len(names))
     path = logdir / CHECKPOINT
-    if config.resume:
-        state, key, tally = checkpoint_lib.load(path, stored, state, key, tally)
+    if raw is not None:
+        state, key, tally = checkpoint_lib.restore(path, raw, state, key, tally)
         state = loop_lib.own_buffers(state)
+        # A run stopped after its last checkpoint logged iterations it now runs again.
+        metrics_log.truncate(logdir, int(state.env_steps))
+        del raw
+    (logdir / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2))
     effective = ratio_lib.train_ratio(
         config.num_envs, config.steps_per_collect, spec.updates,
         spec.agent.config.batch_size, spec.agent.config.batch_length)
@@ -296,7 +381,7 @@ def train(config: TrainConfig) -> dict[str, float]:
     if not spec.env.pixels:
         print(f"[train] no open-loop images: {config.env} has no image observation", flush=True)
     started, start_steps, last = time.time(), int(state.env_steps), {}
-    with metrics_log.MetricsLog(logdir) as log:
+    with metrics_log.MetricsLog(logdir, resumed_at=start_steps if config.resume else None) as log:
         while int(state.env_steps) < config.env_steps:
             state, metrics, key, tally = _iteration(compiled, state, key, tally, names)
             # Counted from the run's start, so a resumed run keeps the cadence and file names.

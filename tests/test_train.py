@@ -28,19 +28,26 @@ def _jsonl(logdir: Path) -> list[dict]:
     return [json.loads(x) for x in (logdir / "metrics.jsonl").read_text().splitlines()]
 
 
-def _scalar_events(logdir: Path) -> dict[str, dict[int, float]]:
+def _scalar_events(logdir: Path, purge: bool = False) -> dict[str, dict[int, float]]:
     """{tag: {step: value}} from every TensorBoard event file in logdir (TFRecord framing:
-    uint64 length, uint32 crc, payload, uint32 crc)."""
+    uint64 length, uint32 crc, payload, uint32 crc). With `purge`, as TensorBoard reads them:
+    files in name (time) order, a SessionLog START at step s drops the points at s and later
+    read so far, and a step logged twice under one tag is an error."""
     scalars: dict[str, dict[int, float]] = {}
-    for path in logdir.glob("events.out.tfevents.*"):
+    for path in sorted(logdir.glob("events.out.tfevents.*")):
         data, offset = path.read_bytes(), 0
         while offset < len(data):
             (length,) = struct.unpack_from("<Q", data, offset)
             event = event_pb2.Event.FromString(data[offset + 12:offset + 12 + length])
             offset += 12 + length + 4
+            if purge and event.session_log.status == event_pb2.SessionLog.START:
+                scalars = {tag: {step: value for step, value in points.items()
+                                 if step < event.step} for tag, points in scalars.items()}
             for value in event.summary.value:
                 if value.HasField("simple_value"):
-                    scalars.setdefault(value.tag, {})[event.step] = value.simple_value
+                    points = scalars.setdefault(value.tag, {})
+                    assert not purge or event.step not in points, (value.tag, event.step)
+                    points[event.step] = value.simple_value
     return scalars
 
 
@@ -90,13 +97,65 @@ def test_train_resume_equals_uninterrupted(uninterrupted, tmp_path, capsys):
     assert "no open-loop images: Craftax-Classic-Symbolic-v1 has no image" in printed
 
 
-def test_train_resume_refuses_a_mismatched_checkpoint(uninterrupted, tmp_path):
+def _copy_run(logdir: Path, to: Path) -> Path:
+    shutil.copytree(logdir, to)
+    return to
+
+
+@pytest.mark.parametrize("changed, named", [
+    ({"num_envs": 3}, "--num-envs 2 (this run: 3)"),
+    ({"seed": 1}, "--seed 0 (this run: 1)"),
+    ({"train_ratio": 64.0}, "--train-ratio 32.0 (this run: 64.0)"),
+    ({"steps_per_collect": 2}, "--steps-per-collect 4 (this run: 2)"),
+    ({"max_episode_steps": 0}, "--max-episode-steps 3 (this run: 0)"),
+    ({"agent": "opt.lr=1e-3"}, "--agent '' (this run: 'opt.lr=1e-3'; opt.lr 4e-05 -> 0.001)"),
+    ({"agent": "rssm.deter=16"}, "--agent '' (this run: 'rssm.deter=16'; rssm.deter 8 -> 16)"),
+], ids=["num-envs", "seed", "train-ratio", "steps-per-collect", "time-limit", "agent-lr",
+        "agent-shape"])
+def test_train_resume_refuses_any_changed_field_naming_it(uninterrupted, tmp_path, monkeypatch,
+                                                          changed, named):
+    """Only shape fields were compared: another seed, train ratio or agent value resumed the
+    run and rewrote config.json as if it had been started that way."""
+    run = _copy_run(uninterrupted[0], tmp_path / "run")
+    config_json = (run / "config.json").read_bytes()
+    _no_env_build(monkeypatch)
+    resumed = dataclasses.replace(TINY, logdir=str(run), resume=True, env_steps=32, **changed)
+    with pytest.raises(RunRefused) as refused:
+        train(resumed)
+    message = str(refused.value)
+    assert f"is a run with {named}. Only --env-steps, --checkpoint-every, --report-every may " \
+           "change on resume" in message
+    resume_command = ("python -m reimpl.train --env Craftax-Classic-Symbolic-v1 --preset debug "
+                      "--num-envs 2 --steps-per-collect 4 --env-steps 32 --replay-capacity 32 "
+                      f"--max-episode-steps 3 --logdir {run} --resume")
+    assert f"resume it with: {resume_command}; or start a new run" in message
+    assert "\n" not in message
+    assert (run / "config.json").read_bytes() == config_json  # written only after the check
+
+
+def test_train_resume_allows_the_cadences_and_other_spellings_of_the_same_agent():
+    stored = train_lib._stored_config(TINY)
+    lr = train_lib.preset("debug").opt.lr
+    resumed = dataclasses.replace(TINY, env_steps=4096, checkpoint_every=7, report_every=3,
+                                  logdir="elsewhere", agent=f"opt.lr={lr!r}")
+    assert train_lib._changed_on_resume(stored, resumed) == []
+
+
+def test_train_resume_after_a_crash_logs_no_point_twice(uninterrupted, tmp_path):
+    """A run that crashed after its checkpoint at step 8 had logged steps 16 and 24 too; the
+    resumed run logs them again. metrics.jsonl held 8, 16, 24, 16, 24 and TensorBoard two
+    values at 16 and 24."""
     logdir, _ = uninterrupted
-    (tmp_path / "checkpoint.msgpack").write_bytes((logdir / "checkpoint.msgpack").read_bytes())
-    with pytest.raises(ValueError, match=r"does not match this config.*num_envs=2 \(this run: 3"):
-        main(["--env", TINY.env, "--preset", "debug", "--num-envs", "3", "--logdir",
-              str(tmp_path), "--resume", "--env-steps", "8", "--replay-capacity", "32",
-              "--max-episode-steps", "3"])
+    early = tmp_path / "early"
+    train(dataclasses.replace(TINY, env_steps=8, logdir=str(early)))
+    crashed = _copy_run(logdir, tmp_path / "crashed")
+    shutil.copy(early / "checkpoint.msgpack", crashed / "checkpoint.msgpack")
+    with open(crashed / "metrics.jsonl", "a") as file:
+        file.write('{"env_steps": 32, "lo')  # the crash cut a line short
+    train(dataclasses.replace(TINY, logdir=str(crashed), resume=True))
+    assert _jsonl(crashed) == _jsonl(logdir)
+    assert _scalar_events(crashed, purge=True) == _scalar_events(logdir, purge=True)
+    assert len(list(crashed.glob("events.out.tfevents.*"))) == 2
 
 
 def test_train_resume_without_a_checkpoint_says_so(tmp_path):
@@ -187,15 +246,6 @@ def test_train_agent_overrides_reach_the_agent_and_bad_ones_stop_the_parser(caps
     with pytest.raises(SystemExit):
         main(["--env", TINY.env, "--preset", "debug", "--agent", "opt.lr=fast"])
     assert "--agent: config key 'opt.lr': cannot read 'fast' as float" in capsys.readouterr().err
-
-
-def test_train_resume_refuses_other_agent_overrides(uninterrupted, tmp_path):
-    logdir, _ = uninterrupted
-    (tmp_path / "checkpoint.msgpack").write_bytes((logdir / "checkpoint.msgpack").read_bytes())
-    resumed = dataclasses.replace(TINY, logdir=str(tmp_path), resume=True, env_steps=32,
-                                  agent="rssm.deter=16")
-    with pytest.raises(ValueError, match=r"agent='' \(this run: 'rssm.deter=16'\)"):
-        train(resumed)
 
 
 def test_collect_and_update_write_the_replay_in_place():
