@@ -55,3 +55,26 @@ def replay(batch: dict, seed: int = 0) -> dict[str, np.ndarray]:
         "value_logits": _twohot_logits(rng, values),
         "slowvalue_logits": _twohot_logits(rng, values + rng.normal(0.0, 0.3, shape)),
     }
+
+
+def world_model(batch: dict, stoch: int, classes: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Head outputs for the world-model terms of a replayed batch [B, T] (official layout):
+    decoder outputs near the logit of each pixel, reward logits peaked near each reward,
+    continuation logits that mostly know the terminals, and prior logits at ~0.9 (per logit)
+    from the posterior's, which puts the KL sums on both sides of free nats."""
+    rng = np.random.default_rng(seed)
+    shape = batch["reward"].shape
+    pixels = np.clip(batch["image"] / 255.0, 0.02, 0.98)
+    image_logits = np.log(pixels / (1 - pixels)) + 0.5 * rng.standard_normal(pixels.shape)
+    reward_centres = np.sign(batch["reward"]) * np.log1p(np.abs(batch["reward"]))
+    con_logit = np.where(batch["is_terminal"], -3.0, 3.0) + rng.standard_normal(shape)
+    post = rng.standard_normal((*shape, stoch, classes))
+    return {
+        "image": batch["image"], "reward": batch["reward"].astype(np.float32),
+        "is_first": batch["is_first"], "is_last": batch["is_last"],
+        "is_terminal": batch["is_terminal"], "image_logits": image_logits.astype(np.float32),
+        "reward_logits": _twohot_logits(rng, reward_centres + rng.normal(0.0, 0.3, shape)),
+        "con_logit": con_logit.astype(np.float32),
+        "post_logits": post.astype(np.float32),
+        "prior_logits": (post + 0.9 * rng.standard_normal(post.shape)).astype(np.float32),
+    }

@@ -1,6 +1,6 @@
 """Is the target's t the official t? Dependency patterns over time, from network outputs.
 
-One input is perturbed at one step t (a reward raised by 1, a continuation halved, a terminal
+One input is perturbed at one step t (a reward raised by 3, a continuation halved, a terminal
 flag flipped) and each output is recorded where it moved: pattern[b, t, s] says whether the
 change at step t of trajectory b reaches output step s. Both sides run on the same outputs
 (parity_tests/network_outputs.py) through the architecture-free pieces, so no weights are
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from parity_tests import network_outputs, operating_point
-from reference_adapter import actor_critic
+from reference_adapter import actor_critic, world_model_terms
 
 PROBES = {  # check: (piece, input, output, perturbation)
     "time_index/imag/reward->ret": ("imag", "reward", "ret", "add"),
@@ -23,11 +23,16 @@ PROBES = {  # check: (piece, input, output, perturbation)
     "time_index/imag/con->weight": ("imag", "con", "weight", "halve"),
     "time_index/repl/reward->ret": ("repl", "reward", "ret", "add"),
     "time_index/repl/is_terminal->ret": ("repl", "is_terminal", "ret", "flip"),
+    "time_index/world_model/reward->rew": ("wm", "reward", "rew", "add"),
+    "time_index/world_model/is_terminal->con": ("wm", "is_terminal", "con", "flip"),
 }
 # A step counts as reached when the output moves by more than this, relative to the output's
-# scale: float32 rounding of returns of ~10 is ~1e-6, the smallest real effect (a reward of 1
-# through 15 steps of lam * con ~ 0.9) is ~0.1.
-REACHED = 1e-4
+# scale: float32 rounding is ~1e-7 relative per op and stays below 1e-6 here. The smallest real
+# effects measured: a reward raised by 3 moves a two-hot loss under a broad bump by ~1e-4
+# relative (by 4e-5 when raised by 1, which a 1e-4 threshold missed), and a return through 15
+# steps of lam * con by ~1e-2.
+REACHED = 1e-5
+REWARD_STEP = 3.0
 MAX_SHIFT = 2
 TRAJECTORIES = 6
 
@@ -35,7 +40,7 @@ TRAJECTORIES = 6
 def _perturb(values, t, how):
     changed = np.array(values, copy=True)
     if how == "add":
-        changed[:, t] += 1.0
+        changed[:, t] += REWARD_STEP
     elif how == "halve":
         changed[:, t] *= 0.5
     else:
@@ -58,9 +63,11 @@ def pattern(run, inputs, name, output, how) -> np.ndarray:
 def _matches_shifted(ours: np.ndarray, official: np.ndarray, k: int) -> bool:
     """Does the target's input step t act like the official input step t + k (on the steps
     where both exist)? k = 1: the target uses each input one step after the official does."""
-    steps = official.shape[1]
-    mine = ours[:, max(0, -k):steps - max(0, k)]
-    theirs = official[:, max(0, k):steps - max(0, -k)]
+    steps, edge = official.shape[1], abs(k)
+    # Inputs within |k| steps of either end are left out: what a shifted read does there
+    # depends on how the target pads (repeats, zeros, drops), not on the shift.
+    mine = ours[:, max(0, -k) + edge:steps - max(0, k) - edge]
+    theirs = official[:, max(0, k) + edge:steps - max(0, -k) - edge]
     return bool(theirs.any()) and np.array_equal(mine, theirs)
 
 
@@ -82,9 +89,11 @@ def diagnose(ours: np.ndarray, official: np.ndarray, name: str, output: str):
 
 
 @pytest.fixture(scope="module")
-def inputs(act_space, batch):
+def inputs(act_space, batch, official_agent):
+    rssm = official_agent.config.dyn.rssm
     return {"imag": network_outputs.imagination(act_space["action"].classes, TRAJECTORIES),
-            "repl": network_outputs.replay({k: v[:, 1:] for k, v in batch.items()})}
+            "repl": network_outputs.replay({k: v[:, 1:] for k, v in batch.items()}),
+            "wm": network_outputs.world_model(batch, rssm.stoch, rssm.classes)}
 
 
 @pytest.mark.parametrize("check", sorted(PROBES), ids=sorted(PROBES))
@@ -98,11 +107,16 @@ def test_time_index(check, target, parity, preset_name, official_agent, shared_v
         ours = lambda data: piece(preset_name, data, retnorm)  # noqa: E731
         official = lambda data: actor_critic.imagination_loss(  # noqa: E731
             official_agent, data, shared_variables)
-    else:
+    elif part == "repl":
         piece = parity.piece(target, "replay_loss", check, "BUG", description)
         ours = lambda data: piece(preset_name, data)  # noqa: E731
         official = lambda data: actor_critic.replay_loss(  # noqa: E731
             official_agent, data, shared_variables)
+    else:
+        piece = parity.piece(target, "world_model_terms", check, "BUG", description)
+        ours = lambda data: piece(preset_name, data)  # noqa: E731
+        official = lambda data: world_model_terms.world_model_terms(  # noqa: E731
+            official_agent, data)
     reference = pattern(official, inputs[part], name, output, how)
     agrees, tag, detail = diagnose(pattern(ours, inputs[part], name, output, how), reference,
                                    name, output)

@@ -93,12 +93,17 @@ class Decoder(nn.Module):
             x = activation(config.act)(Norm(config.norm, dtype=dtype, name=f"conv{i}norm")(x))
         channels = sum(self.obs_space[key].shape[-1] for key in keys)
         x = UpsampleConv2D(channels, config.kernel, config.outscale, dtype, name="imgout")(x)
-        x = jax.nn.sigmoid(x)
         x = x.reshape((*batch_shape, *x.shape[1:]))  # [*batch, H, W, C]
         # Channels are split in obs-space order, while the Encoder concatenates images in
         # sorted key order: the official code does both.
         split = np.cumsum([self.obs_space[key].shape[-1] for key in keys][:-1])
         return {
-            key: dists.Agg(dists.MSE(image), 3)
+            key: image_distribution(image)
             for key, image in zip(keys, jnp.split(x, split, -1), strict=True)
         }
+
+
+def image_distribution(logits: jax.Array) -> dists.Agg:
+    """The image output from the last convolution's output [..., H, W, C]: a sigmoid, then a
+    squared error summed over H, W, C (rssm.py Decoder: sigmoid, outs.MSE, outs.Agg)."""
+    return dists.Agg(dists.MSE(jax.nn.sigmoid(logits)), 3)

@@ -125,6 +125,19 @@ def continuation_target(is_terminal: jax.Array, config: AgentConfig) -> jax.Arra
     return target
 
 
+def output_losses(obs, reward, continuation, recons, obs_space, config: AgentConfig) -> dict:
+    """The head terms from the head outputs and the replayed steps [B, T] (agent.py Agent.loss):
+    the reward head at step t predicts reward[t] (arrived with observation t), the continuation
+    head 1 - is_terminal[t], each decoder output its observation (images scaled to [0, 1])."""
+    losses = {"rew": reward.loss(obs["reward"].astype(jnp.float32)),
+              "con": continuation.loss(continuation_target(obs["is_terminal"], config))}
+    for name, recon in recons.items():
+        value = obs[name]
+        target = value.astype(jnp.float32) / 255 if obs_space[name].is_image else value
+        losses[name] = recon.loss(stop_gradient(target))
+    return losses
+
+
 def loss_scales(config: AgentConfig, obs_space: Mapping[str, Space]) -> dict[str, float]:
     """The scale of each world-model term: `rec` for every decoded key (agent.py)."""
     scales = config.loss_scales
@@ -158,13 +171,8 @@ def world_model_loss(
     features = rssm_lib.feat_to_tensor(feat)  # [B, T, F]
     reward_input = features if config.reward_grad else stop_gradient(features)
     reward = model.reward.apply({"params": params["rew"]}, reward_input, 2)
-    losses["rew"] = reward.loss(obs["reward"].astype(jnp.float32))
     continuation = model.continuation.apply({"params": params["con"]}, features, 2)
-    losses["con"] = continuation.loss(continuation_target(obs["is_terminal"], config))
-    for name, recon in recons.items():
-        space, value = model.obs_space[name], obs[name]
-        target = value.astype(jnp.float32) / 255 if space.is_image else value
-        losses[name] = recon.loss(stop_gradient(target))
+    losses.update(output_losses(obs, reward, continuation, recons, model.obs_space, config))
     shapes = {name: value.shape for name, value in losses.items()}
     if any(shape != (batch, length) for shape in shapes.values()):
         raise ValueError(f"every loss should be [B, T] = {(batch, length)}, got {shapes}")

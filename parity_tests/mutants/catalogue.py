@@ -134,15 +134,8 @@ def symexp_overflow(patch):
 # ---------------------------------------------------------------- world model
 
 def decoder_without_sigmoid(patch):
-    def unsquash(call):
-        def __call__(self, feat):
-            out = call(self, feat)
-            return {k: distributions.Agg(distributions.MSE(
-                jax.scipy.special.logit(v.output.mean)), v.dims)
-                if v.output.mean.ndim >= 4 else v for k, v in out.items()}
-        return __call__
-
-    _wrap(patch, decoder.Decoder, "__call__", unsquash)
+    patch(decoder, "image_distribution",
+          lambda logits: distributions.Agg(distributions.MSE(logits), 3))
 
 
 def continuation_without_horizon(patch):
@@ -151,13 +144,12 @@ def continuation_without_horizon(patch):
 
 
 def truncation_as_terminal(patch):
-    def from_is_last(loss):
-        def world_model_loss(model, params, carry, obs, prevact, key, sample=True):
-            return loss(model, params, carry, {**obs, "is_terminal": obs["is_last"]}, prevact,
-                        key, sample)
-        return world_model_loss
+    def from_is_last(output_losses):
+        def output_losses_is_last(obs, *args, **kwargs):
+            return output_losses({**obs, "is_terminal": obs["is_last"]}, *args, **kwargs)
+        return output_losses_is_last
 
-    _wrap(patch, world_model, "world_model_loss", from_is_last)
+    _wrap(patch, world_model, "output_losses", from_is_last)
 
 
 # ---------------------------------------------------------------- actor-critic
@@ -201,6 +193,18 @@ def _call_site(patch, name: str, make: Callable) -> None:
     replacement = make(getattr(losses, name))
     patch(losses, name, replacement)
     patch(agent_lib, name, replacement)
+
+
+def world_model_targets_one_step_early(patch):
+    def early(output_losses):
+        def shifted(obs, *args, **kwargs):
+            later = {k: jnp.concatenate([obs[k][:, 1:], obs[k][:, -1:]], 1)
+                     for k in ("reward", "is_terminal")}
+            return output_losses({**obs, **later}, *args, **kwargs)
+
+        return shifted
+
+    _wrap(patch, world_model, "output_losses", early)
 
 
 def discount_instead_of_contdisc(patch):
@@ -292,6 +296,10 @@ MUTANTS = {m.name: m for m in [
            "slow critic never mixed: its count advances but it keeps its initial copy of the "
            "value head (official: mixed after every update)",
            slow_critic_per_iteration),
+    Mutant("world-model-targets-one-step-early", "BUG",
+           "reward and continuation heads at step t trained on reward[t+1] and "
+           "is_terminal[t+1] (the textbook alignment, unshifted at the call site)",
+           world_model_targets_one_step_early),
     Mutant("discount-instead-of-contdisc", "CRITDIFF",
            "imagination discounted by 1 - 1/100 on top of the continuation (contdisc off, "
            "horizon 100: a gamma of 0.99)", discount_instead_of_contdisc),

@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from parity_tests.targets import reimpl_actor_critic, reimpl_config
+from parity_tests.targets import reimpl_actor_critic, reimpl_config, reimpl_world_model
 from reimpl import agent as agent_lib
 from reimpl import distributions, loop, parameters, replay, returns, rssm, world_model
 from reimpl.config import RSSMConfig
@@ -202,6 +202,7 @@ def make_target() -> SimpleNamespace:
         policy_entropy=lambda logits: distributions.Categorical(logits).entropy(),
         world_model_losses=world_model_losses,
         world_model_grads=world_model_grads,
+        world_model_terms=reimpl_world_model.world_model_terms,
         imagination_loss=reimpl_actor_critic.imagination_loss,
         replay_loss=reimpl_actor_critic.replay_loss,
         agent_losses=agent_losses,
