@@ -12,7 +12,9 @@ import dataclasses
 import functools
 import json
 import shlex
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,11 +65,16 @@ class TrainConfig:
     logdir: str = _option("runs/craftax", "where the run's checkpoint and logs go; one run per "
                           "directory")
     checkpoint_every: int = _option(50, "iterations between checkpoints", minimum=1)
+    checkpoint_minutes: float = _option(2.0, "minutes between checkpoints, whatever the "
+                                        "iteration count (0: by --checkpoint-every only)",
+                                        minimum=0)
     # The official report runs every 300 s.
     report_every: int = _option(10, "iterations between open-loop prediction images "
                                 "(LOGDIR/openloop/iter_XXXXXX.png and TensorBoard openloop/image), "
                                 "pixel envs only", minimum=1)
-    resume: bool = _option(False, "continue the run in --logdir from its checkpoint")
+    resume: bool = _option(False, "continue the run in --logdir from its checkpoint; the "
+                           "options must be those it was started with, except --env-steps and "
+                           "the checkpoint and report cadences")
     overwrite: bool = _option(False, "delete the run already in --logdir (its checkpoint, logs "
                               "and images) and start a new one")
 
@@ -193,7 +200,7 @@ def make_spec(config: TrainConfig) -> Compiled:
 _PROCESS_FIELDS = ("logdir", "resume", "overwrite")
 # What a resumed run may change: how long it runs, how often it checkpoints and reports.
 # Every other stored field must be as the run was started.
-MAY_CHANGE_ON_RESUME = ("env_steps", "checkpoint_every", "report_every")
+MAY_CHANGE_ON_RESUME = ("env_steps", "checkpoint_every", "checkpoint_minutes", "report_every")
 
 
 def _stored_config(config: TrainConfig) -> dict[str, Any]:
@@ -347,8 +354,43 @@ def _claim_logdir(config: TrainConfig) -> list[Path]:
     return [path for paths in found.values() for path in paths]
 
 
-def train(config: TrainConfig) -> dict[str, float]:
-    """Run; returns the metrics of the last iteration."""
+class Interrupted(Exception):
+    """SIGINT or SIGTERM stopped the run after a checkpoint; the message says how to go on."""
+
+    def __init__(self, signum: int, message: str):
+        super().__init__(message)
+        self.signum = signum
+
+
+class _StopRequests:
+    """While entered, SIGINT and SIGTERM ask the loop to stop at the next iteration boundary
+    (`.signum`); a second SIGINT stops at once (KeyboardInterrupt), as Ctrl-C used to."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.signum: int | None = None
+        self._previous = {}
+
+    def _request(self, signum, frame) -> None:
+        self.signum = signum
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        print(f"\n[train] {signal.Signals(signum).name}: stopping after this iteration with a "
+              "checkpoint (Ctrl-C again stops at once, without one)", file=sys.stderr, flush=True)
+
+    def __enter__(self) -> _StopRequests:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {s: signal.signal(s, self._request) for s in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+
+def _start(config: TrainConfig):
+    """(compiled, loop state, key, tally) to train from: fresh, or restored for --resume.
+    Every refusal comes before the env is built; the logdir changes only after them all."""
     logdir = Path(config.logdir)
     earlier_run = _claim_logdir(config)
     raw = _resumable(config) if config.resume else None
@@ -356,32 +398,43 @@ def train(config: TrainConfig) -> dict[str, float]:
     for path in earlier_run:
         path.unlink()
     logdir.mkdir(parents=True, exist_ok=True)
-    stored = _stored_config(config)
-    spec = compiled.spec
     key, init_key = jax.random.split(jax.random.key(config.seed))
-    state = loop_lib.init_loop(spec, init_key, config.replay_capacity)
-    names = envs_lib.achievement_names(spec.env)
-    tally = metrics_log.empty_tally(len(names))
-    path = logdir / CHECKPOINT
+    state = loop_lib.init_loop(compiled.spec, init_key, config.replay_capacity)
+    tally = metrics_log.empty_tally(len(envs_lib.achievement_names(compiled.spec.env)))
     if raw is not None:
-        state, key, tally = checkpoint_lib.restore(path, raw, state, key, tally)
+        state, key, tally = checkpoint_lib.restore(logdir / CHECKPOINT, raw, state, key, tally)
         state = loop_lib.own_buffers(state)
         # A run stopped after its last checkpoint logged iterations it now runs again.
         metrics_log.truncate(logdir, int(state.env_steps))
-        del raw
     (logdir / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2))
+    return compiled, state, key, tally
+
+
+def _announce(config: TrainConfig, spec: loop_lib.LoopSpec) -> None:
     effective = ratio_lib.train_ratio(
         config.num_envs, config.steps_per_collect, spec.updates,
         spec.agent.config.batch_size, spec.agent.config.batch_length)
-    per_iteration = config.num_envs * config.steps_per_collect
     agent = f" with {config.agent}" if config.agent else ""
     print(f"[train] {config.env}, preset {config.preset}{agent}, {config.num_envs} envs, "
-          f"{spec.updates:g} updates per {per_iteration} env steps on average "
-          f"(train ratio {effective:g}); compiling...", flush=True)
+          f"{spec.updates:g} updates per {config.num_envs * config.steps_per_collect} env steps "
+          f"on average (train ratio {effective:g}); compiling...", flush=True)
     if not spec.env.pixels:
         print(f"[train] no open-loop images: {config.env} has no image observation", flush=True)
+
+
+def train(config: TrainConfig) -> dict[str, float]:
+    """Run; returns the metrics of the last iteration. Raises Interrupted after SIGINT or
+    SIGTERM, once the checkpoint is written."""
+    compiled, state, key, tally = _start(config)
+    spec, logdir = compiled.spec, Path(config.logdir)
+    _announce(config, spec)
+    names = envs_lib.achievement_names(spec.env)
+    path, stored = logdir / CHECKPOINT, _stored_config(config)
+    per_iteration = config.num_envs * config.steps_per_collect
     started, start_steps, last = time.time(), int(state.env_steps), {}
-    with metrics_log.MetricsLog(logdir, resumed_at=start_steps if config.resume else None) as log:
+    saved = time.monotonic()
+    resumed_at = start_steps if config.resume else None
+    with metrics_log.MetricsLog(logdir, resumed_at) as log, _StopRequests() as stop:
         while int(state.env_steps) < config.env_steps:
             state, metrics, key, tally = _iteration(compiled, state, key, tally, names)
             # Counted from the run's start, so a resumed run keeps the cadence and file names.
@@ -394,8 +447,15 @@ def train(config: TrainConfig) -> dict[str, float]:
                     and loop_lib.ready(spec, state)):
                 _write_openloop(log, compiled.report, state, key, iteration,
                                 spec.agent.config.batch_length // 2)
-            if iteration % config.checkpoint_every == 0:
+            overdue = 0 < config.checkpoint_minutes * 60 <= time.monotonic() - saved
+            if iteration % config.checkpoint_every == 0 or overdue or stop.signum:
                 checkpoint_lib.save(path, stored, state, key, tally)
+                saved = time.monotonic()
+            if stop.signum and last["env_steps"] < config.env_steps:
+                resume = dataclasses.replace(config, resume=True, overwrite=False)
+                raise Interrupted(stop.signum, (
+                    f"[train] stopped at {last['env_steps']}/{config.env_steps} env steps; "
+                    f"checkpoint {path} written; continue with: {command_line(resume)}"))
     checkpoint_lib.save(path, stored, state, key, tally)
     print(f"\n[train] done in {time.time() - started:.0f}s; logs in {logdir}", flush=True)
     return last
@@ -407,6 +467,14 @@ def main(argv=None) -> int:
         train(config)
     except RunRefused as error:
         raise SystemExit(f"[train] {error}") from None
+    except Interrupted as stopped:
+        print(stopped, file=sys.stderr, flush=True)
+        return 128 + stopped.signum  # the shell's code for a signal
+    except KeyboardInterrupt:
+        # Before the loop (or a second Ctrl-C in it): nothing was checkpointed just now.
+        print(f"\n[train] interrupted; the last checkpoint, if any, is {config.logdir}/"
+              f"{CHECKPOINT}", file=sys.stderr, flush=True)
+        return 128 + signal.SIGINT
     return 0
 
 

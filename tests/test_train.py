@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import shlex
 import shutil
+import signal
 import struct
 from pathlib import Path
 
@@ -14,7 +17,7 @@ import numpy as np
 import pytest
 from tensorboardX.proto import event_pb2
 
-from reimpl import checkpoint
+from reimpl import checkpoint, metrics_log
 from reimpl import loop as loop_lib
 from reimpl import train as train_lib
 from reimpl.train import RunRefused, TrainConfig, main, make_spec, train
@@ -123,8 +126,8 @@ def test_train_resume_refuses_any_changed_field_naming_it(uninterrupted, tmp_pat
     with pytest.raises(RunRefused) as refused:
         train(resumed)
     message = str(refused.value)
-    assert f"is a run with {named}. Only --env-steps, --checkpoint-every, --report-every may " \
-           "change on resume" in message
+    assert f"is a run with {named}. Only --env-steps, --checkpoint-every, --checkpoint-minutes, " \
+           "--report-every may change on resume" in message
     resume_command = ("python -m reimpl.train --env Craftax-Classic-Symbolic-v1 --preset debug "
                       "--num-envs 2 --steps-per-collect 4 --env-steps 32 --replay-capacity 32 "
                       f"--max-episode-steps 3 --logdir {run} --resume")
@@ -246,6 +249,53 @@ def test_train_agent_overrides_reach_the_agent_and_bad_ones_stop_the_parser(caps
     with pytest.raises(SystemExit):
         main(["--env", TINY.env, "--preset", "debug", "--agent", "opt.lr=fast"])
     assert "--agent: config key 'opt.lr': cannot read 'fast' as float" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_train_stops_on_a_signal_with_a_checkpoint_and_says_how_to_resume(
+        uninterrupted, tmp_path, monkeypatch, capsys, signum):
+    """Ctrl-C used to end in a traceback with nothing to resume (the default run checkpoints
+    at its end only); now the iteration finishes, is checkpointed, and the printed command
+    continues the run to the same bytes as an uninterrupted one."""
+    logdir, _ = uninterrupted
+    scalars = metrics_log.MetricsLog.scalars
+
+    def scalars_then_signal(self, step, metrics):
+        scalars(self, step, metrics)
+        if step == 8:
+            os.kill(os.getpid(), signum)
+
+    monkeypatch.setattr(metrics_log.MetricsLog, "scalars", scalars_then_signal)
+    run = tmp_path / "run"
+    assert main(_tiny_argv(run)) == 128 + signum
+    assert [x["env_steps"] for x in _jsonl(run)] == [8]
+    last_line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last_line.startswith(f"[train] stopped at 8/24 env steps; checkpoint "
+                                f"{run / 'checkpoint.msgpack'} written; continue with: ")
+    command = shlex.split(last_line.split("continue with: ")[1])
+    assert command[:3] == ["python", "-m", "reimpl.train"] and command[-1] == "--resume"
+    monkeypatch.setattr(metrics_log.MetricsLog, "scalars", scalars)
+    assert main(command[3:]) == 0
+    assert _jsonl(run) == _jsonl(logdir)
+    assert (run / "checkpoint.msgpack").read_bytes() == (logdir / "checkpoint.msgpack").read_bytes()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+
+
+@pytest.mark.parametrize("minutes, saved_at", [(0.0, [24]), (1e-9, [8, 16, 24, 24])],
+                         ids=["iterations-only", "every-iteration-by-time"])
+def test_train_checkpoints_by_time_too(tmp_path, monkeypatch, minutes, saved_at):
+    """The default run (16 iterations, checkpoint_every 50) had its only checkpoint at the end;
+    --checkpoint-minutes (default 2) writes one once that much time has passed."""
+    steps = []
+    save = checkpoint.save
+
+    def counted(path, config, state, *rest):
+        steps.append(int(state.env_steps))
+        save(path, config, state, *rest)
+
+    monkeypatch.setattr(checkpoint, "save", counted)
+    train(dataclasses.replace(TINY, logdir=str(tmp_path), checkpoint_minutes=minutes))
+    assert steps == saved_at
 
 
 def test_collect_and_update_write_the_replay_in_place():
