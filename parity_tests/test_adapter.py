@@ -5,6 +5,7 @@ Everything here runs `dreamerv3.agent.Agent` from the verified sdist; nothing is
 
 from __future__ import annotations
 
+import jax
 import numpy as np
 import pytest
 
@@ -254,3 +255,37 @@ def test_adapter_layout_fixture_is_current(official_agent):
     make_fixtures = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(make_fixtures)
     assert make_fixtures.layout_text(official_agent) == make_fixtures.LAYOUT.read_text()
+
+
+def _head_outputs(model, data):
+    """The official networks' outputs on a batch, as the official `Agent.loss` computes them:
+    decoder output before its sigmoid, reward and continuation logits, posterior and prior
+    logits, for the steps after the replay context."""
+    carry, obs, prevact, _ = model._apply_replay_context(model.init_train(len(data["reward"])),
+                                                        data)
+    enc_carry, dyn_carry, dec_carry = carry
+    reset = obs["is_first"]
+    _, _, tokens = model.enc(enc_carry, obs, reset, True)
+    _, _, _, feat, _ = model.dyn.loss(dyn_carry, tokens, prevact, reset, True)
+    _, _, recons = model.dec(dec_carry, feat, reset, True)
+    inp = model.feat2tensor(feat)
+    mean = recons["image"].output.mean
+    return {"image_logits": jax.numpy.log(mean) - jax.numpy.log1p(-mean),
+            "reward_logits": model.rew(inp, 2).logits, "con_logit": model.con(inp, 2).logit,
+            "post_logits": feat["logit"], "prior_logits": model.dyn._prior(feat["deter"]),
+            **{k: obs[k] for k in ("image", "reward", "is_first", "is_last", "is_terminal")}}
+
+
+def test_adapter_world_model_terms_from_outputs_match_the_agent(official_agent,
+                                                                 shared_variables, batch):
+    """The adapter's world-model terms from outputs (its glue between official output types)
+    give the official agent's own losses when fed the official networks' outputs. Tolerance:
+    the decoder output goes back through logit(sigmoid(x)), which loses ~1e-7 relative."""
+    from reference_adapter.world_model_terms import world_model_terms
+
+    outputs = official_agent.apply(_head_outputs, batch, variables=shared_variables)
+    ours = world_model_terms(official_agent, outputs)
+    official = official_agent.losses(batch, variables=shared_variables).losses
+    for term in ("image", "rew", "con", "dyn", "rep"):
+        np.testing.assert_allclose(ours[term], official[term], rtol=1e-5, atol=1e-5,
+                                   err_msg=term)
