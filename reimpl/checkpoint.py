@@ -17,6 +17,11 @@ import numpy as np
 from flax import serialization
 
 
+class CheckpointError(ValueError):
+    """A checkpoint that is missing, unreadable, or does not fit; the message names the file
+    and what to do."""
+
+
 def _is_key(x) -> bool:
     return jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
 
@@ -36,17 +41,18 @@ def save(path: Path, config: dict[str, Any], state, key, tally) -> None:
 def read(path: Path) -> dict[str, Any]:
     """The raw checkpoint: nested dicts of numpy arrays and the stored config."""
     if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}; reimpl.train writes "
-                                "LOGDIR/checkpoint.msgpack")
+        raise CheckpointError(f"no checkpoint at {path}; reimpl.train writes "
+                              "LOGDIR/checkpoint.msgpack")
     try:
         raw = serialization.msgpack_restore(path.read_bytes())
     except (ValueError, TypeError) as error:
-        raise ValueError(f"checkpoint {path} is unreadable ({error}); it is not a complete "
-                         "reimpl.train checkpoint (truncated or another format)") from error
+        raise CheckpointError(f"checkpoint {path} is unreadable ({error}); it is not a complete "
+                              "reimpl.train checkpoint (truncated or another format)") from error
     missing = {"config", "state", "key", "tally"} - set(raw if isinstance(raw, dict) else ())
-    if missing:
-        raise ValueError(f"checkpoint {path} lacks {sorted(missing)}: written by another "
-                         "program or an older reimpl.train; start a new run")
+    if missing or not isinstance(raw["config"], dict):
+        raise CheckpointError(f"{path} is no reimpl.train checkpoint (it lacks "
+                              f"{sorted(missing) or 'a config'}): written by another program or "
+                              "an older reimpl.train; start a new run")
     return raw
 
 
@@ -69,9 +75,9 @@ def restore(path: Path, raw: dict[str, Any], state, key, tally):
     try:
         restored = _restore(template, {k: raw[k] for k in template}, "loop state")
     except (ValueError, KeyError, TypeError) as error:
-        raise ValueError(f"checkpoint {path} was written with this config but does not fit "
-                         f"this version of reimpl.train ({error}); resume it with the version "
-                         "that wrote it, or start a new run") from error
+        raise CheckpointError(f"checkpoint {path} was written with this config but does not "
+                              f"fit this version of reimpl.train ({error}); resume it with the "
+                              "version that wrote it, or start a new run") from error
     return restored["state"], restored["key"], restored["tally"]
 
 
@@ -84,6 +90,6 @@ def load_agent_params(path: Path, template: dict[str, Any]) -> dict[str, np.ndar
               for name in sorted(set(template) & set(params))
               if np.shape(params[name]) != tuple(template[name].shape)]
     if missing or extra or shapes:
-        raise ValueError(f"checkpoint {path} does not fit the agent its config describes: "
-                         f"missing {missing}, unexpected {extra}, mis-shaped {shapes}")
+        raise CheckpointError(f"checkpoint {path} does not fit the agent its config describes: "
+                              f"missing {missing}, unexpected {extra}, mis-shaped {shapes}")
     return {name: np.asarray(params[name], template[name].dtype) for name in template}

@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
+from . import agent as agent_lib
 from . import checkpoint as checkpoint_lib
 from . import envs as envs_lib
 from . import loop as loop_lib
@@ -148,6 +149,10 @@ def _parse(argv) -> TrainConfig:
     args = parser.parse_args(argv)
     if args.resume and args.overwrite:
         parser.error("--resume continues the run in --logdir, --overwrite deletes it: pass one")
+    for part in filter(None, (part.strip() for part in args.agent.split(","))):
+        if "=" not in part:
+            parser.error(f"--agent: {part!r} is not key=value; ',' separates assignments, so "
+                         "the items of a tuple are joined with ':' (enc.mults=2:3:4:4)")
     try:
         override(preset(args.preset), args.agent)
     except ValueError as error:
@@ -388,6 +393,19 @@ class _StopRequests:
             signal.signal(signum, handler)
 
 
+def _check_agent(config: TrainConfig, agent: Agent) -> None:
+    """Traces the agent's initialisation (no compilation, well under a second), so an
+    --agent value the networks cannot take (an unknown activation, a deter that does not
+    split into blocks) is refused before the slow initialisation and compilation."""
+    try:
+        jax.eval_shape(functools.partial(agent_lib.init, agent), jax.random.key(0))
+    except Exception as error:  # whatever the networks raise on a value they cannot take
+        if not config.agent:
+            raise  # the preset itself does not build: a bug, keep the traceback
+        raise RunRefused(f"--agent {config.agent!r}: the agent does not build with it "
+                         f"({type(error).__name__}: {error})") from error
+
+
 def _start(config: TrainConfig):
     """(compiled, loop state, key, tally) to train from: fresh, or restored for --resume.
     Every refusal comes before the env is built; the logdir changes only after them all."""
@@ -395,6 +413,7 @@ def _start(config: TrainConfig):
     earlier_run = _claim_logdir(config)
     raw = _resumable(config) if config.resume else None
     compiled = make_spec(config)
+    _check_agent(config, compiled.spec.agent)
     for path in earlier_run:
         path.unlink()
     logdir.mkdir(parents=True, exist_ok=True)
@@ -465,7 +484,7 @@ def main(argv=None) -> int:
     config = _parse(sys.argv[1:] if argv is None else argv)
     try:
         train(config)
-    except RunRefused as error:
+    except (RunRefused, checkpoint_lib.CheckpointError) as error:
         raise SystemExit(f"[train] {error}") from None
     except Interrupted as stopped:
         print(stopped, file=sys.stderr, flush=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -15,6 +16,7 @@ from pathlib import Path
 import jax
 import numpy as np
 import pytest
+from flax import serialization
 from tensorboardX.proto import event_pb2
 
 from reimpl import checkpoint, metrics_log
@@ -249,6 +251,55 @@ def test_train_agent_overrides_reach_the_agent_and_bad_ones_stop_the_parser(caps
     with pytest.raises(SystemExit):
         main(["--env", TINY.env, "--preset", "debug", "--agent", "opt.lr=fast"])
     assert "--agent: config key 'opt.lr': cannot read 'fast' as float" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("make_file, message", [
+    (None, r"--resume: no checkpoint at \S+checkpoint.msgpack; start without --resume"),
+    (lambda good: good[:100_000], r"checkpoint \S+ is unreadable \(Unpack failed: incomplete "
+                                  r"input\); it is not a complete reimpl.train checkpoint"),
+    (lambda good: serialization.msgpack_serialize({"params": 1}), r"\S+ is no reimpl.train "
+     r"checkpoint \(it lacks \['config', 'key', 'state', 'tally'\]\): written by another"),
+], ids=["missing", "truncated", "another-program"])
+def test_train_resume_refuses_a_bad_checkpoint_in_one_line_before_the_env(
+        uninterrupted, tmp_path, monkeypatch, make_file, message):
+    """These were 14-43-line tracebacks after 60-70 s of env build and init."""
+    good = (uninterrupted[0] / "checkpoint.msgpack").read_bytes()
+    if make_file:
+        (tmp_path / "checkpoint.msgpack").write_bytes(make_file(good))
+    _no_env_build(monkeypatch)
+    with pytest.raises(SystemExit) as stopped:
+        main(_tiny_argv(tmp_path, "--resume"))
+    assert re.fullmatch(r"\[train\] " + message + ".*", str(stopped.value.code))
+    assert "\n" not in str(stopped.value.code)
+
+
+@pytest.mark.parametrize("agent, message", [
+    ("rssm.act=banana", "--agent 'rssm.act=banana': the agent does not build with it "
+                        "(ValueError: unknown activation 'banana'; use 'none', 'mish', 'relu2' "
+                        "or a jax.nn name)"),
+    ("rssm.deter=7", "--agent 'rssm.deter=7': the agent does not build with it (ValueError: "
+                     "deter 7 must divide into 4 blocks)"),
+], ids=["activation", "deter-blocks"])
+def test_train_refuses_an_agent_that_does_not_build_before_initialising(tmp_path, monkeypatch,
+                                                                        agent, message):
+    def init_loop(*args):
+        raise AssertionError("initialised the loop before checking the agent")
+
+    monkeypatch.setattr(loop_lib, "init_loop", init_loop)
+    with pytest.raises(SystemExit) as stopped:
+        main(_tiny_argv(tmp_path, "--agent", agent))
+    assert stopped.value.code == f"[train] {message}"
+    assert not list(tmp_path.glob("*"))
+
+
+def test_train_agent_tuples_use_colons_and_a_comma_says_so(capsys):
+    with pytest.raises(SystemExit):
+        main(["--agent", "enc.mults=2,3"])
+    assert capsys.readouterr().err == (
+        "python -m reimpl.train: error: --agent: '3' is not key=value; ',' separates "
+        "assignments, so the items of a tuple are joined with ':' (enc.mults=2:3:4:4) "
+        "(see --help)\n")
+    assert "enc.mults=2:3:4:4" in " ".join(train_lib.build_parser().format_help().split())
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
