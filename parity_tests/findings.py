@@ -51,15 +51,39 @@ class Record:
         return bool(self.comparison and self.comparison.problems) and self.tolerance != "property"
 
 
+class RegistryError(ValueError):
+    """A registry file that is missing or malformed; the message names the file and entry."""
+
+
 def load_registry(path: Path | None) -> dict[str, Known]:
-    if path is None or not path.exists():
+    """{check: Known} from a registry TOML file (`[[difference]]` tables with check, tag and
+    reason); None is the empty registry. A path that names no file is an error, not an empty
+    registry: a misspelled --registry would otherwise turn every known difference into a
+    failure (or, worse, hide that the registry was not read)."""
+    if path is None:
         return {}
-    entries = tomllib.loads(path.read_text()).get("difference", [])
+    if not path.is_file():
+        raise RegistryError(f"no registry file at {path}")
+    try:
+        entries = tomllib.loads(path.read_text()).get("difference", [])
+    except tomllib.TOMLDecodeError as error:
+        raise RegistryError(f"{path} is not valid TOML: {error}") from None
+    if not isinstance(entries, list):
+        raise RegistryError(f"{path}: 'difference' must be an array of tables "
+                            "([[difference]] with check, tag and reason)")
     registry = {}
-    for entry in entries:
+    for number, entry in enumerate(entries, 1):
+        missing = [key for key in ("check", "tag", "reason")
+                   if not isinstance(entry, dict) or not isinstance(entry.get(key), str)]
+        if missing:
+            raise RegistryError(f"{path}: difference #{number} lacks {', '.join(missing)} "
+                                "(each needs check, tag and reason as strings)")
         tag = entry["tag"].strip("[]")
         if tag not in TAGS:
-            raise ValueError(f"{path}: check {entry['check']!r} has unknown tag {tag!r}")
+            raise RegistryError(f"{path}: check {entry['check']!r} has unknown tag {tag!r} "
+                                f"(one of {', '.join(TAGS)})")
+        if entry["check"] in registry:
+            raise RegistryError(f"{path}: check {entry['check']!r} is registered twice")
         registry[entry["check"]] = Known(entry["check"], tag, entry["reason"])
     return registry
 

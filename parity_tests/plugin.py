@@ -32,8 +32,27 @@ def _plant(name: str) -> None:
     from parity_tests.mutants.catalogue import MUTANTS
 
     if name not in MUTANTS:
-        raise ValueError(f"--mutant {name!r} is not in the catalogue: {', '.join(MUTANTS)}")
+        raise pytest.UsageError(f"--mutant {name!r} is not in the catalogue; one of "
+                                f"{', '.join(MUTANTS)} (python -m parity_tests.mutants --help)")
     MUTANTS[name].plant(setattr)
+
+
+def _load_target(spec: str):
+    """The target named by --target, built now: a wrong name would otherwise be a setup error
+    in every test that asks for it, while the tests that do not would still pass."""
+    from parity_tests.target import load_target
+
+    try:
+        return load_target(spec)
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
+    except ImportError as error:
+        raise pytest.UsageError(f"--target {spec!r}: cannot import it ({error})") from None
+    except Exception as error:  # the factory is the caller's code: say where it failed
+        module, _, factory = spec.partition(":")
+        raise pytest.UsageError(
+            f"--target {spec!r}: its factory raised {type(error).__name__}: {error} (for the "
+            f"traceback: python -c 'import {module}; {module}.{factory}()')") from None
 
 
 def pytest_configure(config):
@@ -44,10 +63,15 @@ def pytest_configure(config):
     if config.getoption("--mutant"):
         _plant(config.getoption("--mutant"))
     spec = _target_spec(config)
+    if config.getoption("--target") is not None:
+        config._parity_target = _load_target(spec)
     registry_path = config.getoption("--registry")
     if registry_path is None and config.getoption("--target") is None:
         registry_path = findings.DEFAULT_REGISTRY
-    registry = findings.load_registry(Path(registry_path) if registry_path else None)
+    try:
+        registry = findings.load_registry(Path(registry_path) if registry_path else None)
+    except findings.RegistryError as error:
+        raise pytest.UsageError(f"--registry: {error}") from None
     config._parity_recorder = findings.Recorder(registry=registry, target=spec)
 
 
@@ -89,4 +113,5 @@ def parity(request):
 def target(request):
     from parity_tests.target import load_target
 
-    return load_target(_target_spec(request.config))
+    loaded = getattr(request.config, "_parity_target", None)
+    return loaded if loaded is not None else load_target(_target_spec(request.config))
