@@ -28,8 +28,8 @@ from flax import struct
 
 from . import agent as agent_lib
 from . import checkpoint as checkpoint_lib
+from . import cli, metrics_log
 from . import envs as envs_lib
-from . import metrics_log
 from .train import TrainConfig, make_spec
 
 CHUNK = 100  # env steps per compiled rollout call
@@ -168,20 +168,32 @@ def random_contestant(env_name: str, max_episode_steps: int) -> Contestant:
                        lambda num_envs: None, "random", "random", max_episode_steps)
 
 
-def _parse(argv) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("checkpoint", nargs="?", help="LOGDIR/checkpoint.msgpack of a run")
+def build_parser() -> argparse.ArgumentParser:
+    parser = cli.Parser(prog="python -m reimpl.evaluate",
+                     description="Run the policy of a reimpl.train checkpoint (or uniform random "
+                                 "actions) for N episodes; report returns, episode lengths, "
+                                 "achievement success rates and the Crafter score.",
+                     formatter_class=cli.HelpFormatter)
+    parser.add_argument("checkpoint", nargs="?",
+                        help="LOGDIR/checkpoint.msgpack of a run (or give --random)")
     parser.add_argument("--random", action="store_true",
                         help="uniform random actions instead of a checkpoint (needs --env)")
-    parser.add_argument("--env", choices=envs_lib.ENV_NAMES, help="the env for --random")
+    parser.add_argument("--env", choices=envs_lib.ENV_NAMES,
+                        help="the env for --random; a checkpoint brings its own")
     parser.add_argument("--max-episode-steps", type=int, default=0,
                         help="time limit for --random; 0 keeps craftax's (10000 Classic)")
-    parser.add_argument("--episodes", type=int, default=16)
+    parser.add_argument("--episodes", type=int, default=16, help="episodes to report on")
     parser.add_argument("--envs", type=int, default=8, help="environments stepped in lock-step")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the initial worlds and "
+                        "the policy's sampling")
     parser.add_argument("--mode", choices=("sample", "mode"), default="sample",
                         help="sample the policy and latents, or take their modes")
     parser.add_argument("--out", type=Path, help="also write the report as JSON here")
+    return parser
+
+
+def _parse(argv) -> argparse.Namespace:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.random == (args.checkpoint is not None):
         parser.error("give either a CHECKPOINT or --random")
@@ -194,6 +206,8 @@ def _parse(argv) -> argparse.Namespace:
         parser.error("--mode applies to a checkpoint's policy, not to --random")
     if args.episodes < 1 or args.envs < 1:
         parser.error("--episodes and --envs must be positive")
+    if args.max_episode_steps < 0:
+        parser.error("--max-episode-steps must be 0 (craftax's limit) or positive")
     return args
 
 

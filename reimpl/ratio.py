@@ -16,6 +16,8 @@ import argparse
 import sys
 from dataclasses import dataclass
 
+from . import cli
+
 OFFICIAL_BATCH = (16, 64)  # configs.yaml batch_size, batch_length
 
 
@@ -105,13 +107,12 @@ def report(envs: int, steps_per_collect: int, batch_size: int, batch_length: int
     return "\n".join(lines)
 
 
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter,
-                     argparse.RawDescriptionHelpFormatter):
-    """Defaults in the option help, and the docstring's formula kept as written."""
+class _HelpFormatter(cli.HelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """The docstring's formula kept as written."""
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+def build_parser() -> argparse.ArgumentParser:
+    parser = cli.Parser(
         prog="python -m reimpl.ratio", description=__doc__, formatter_class=_HelpFormatter,
         epilog="example: python -m reimpl.ratio --envs 16 --steps-per-collect 64 "
                "--grad-steps 32 --target 512")
@@ -127,6 +128,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="trained steps per sequence, without the replay context")
     parser.add_argument("--target", type=float,
                         help="a train ratio to reach (prints the updates per collect it needs)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.grad_steps is None and args.target is None:
         parser.error("give --grad-steps, --target, or both")

@@ -25,9 +25,9 @@ import numpy as np
 
 from . import agent as agent_lib
 from . import checkpoint as checkpoint_lib
+from . import cli, metrics_log
 from . import envs as envs_lib
 from . import loop as loop_lib
-from . import metrics_log
 from . import openloop as openloop_lib
 from . import ratio as ratio_lib
 from . import replay as replay_lib
@@ -102,13 +102,6 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-class _Parser(argparse.ArgumentParser):
-    """Errors as one line: the usage of a dozen options would bury them."""
-
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
 def _typed(field: dataclasses.Field):
     kind = {"int": int, "float": float, "str": str}[field.type]
 
@@ -127,10 +120,10 @@ def _typed(field: dataclasses.Field):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m reimpl.train",
+    parser = cli.Parser(prog="python -m reimpl.train",
                      description="Train DreamerV3 on Craftax; the checkpoint and logs of the run "
                                  "go to --logdir (one run per directory).",
-                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                     formatter_class=cli.HelpFormatter)
     for field in dataclasses.fields(TrainConfig):
         help_text = field.metadata["help"]
         if field.type == "bool":
