@@ -23,7 +23,8 @@ from tensorboardX import SummaryWriter
 
 from . import envs as envs_lib
 
-# Per-episode averages; an iteration in which no episode finished reports 0 for them.
+# Per-episode averages; reimpl.train leaves them out of an iteration in which no episode
+# finished (the compiled collect reports 0 for them then).
 EPISODE_KEYS = ("episode/return", "episode/length")
 
 
@@ -41,14 +42,11 @@ class MetricsLog:
 
     def scalars(self, step: int, metrics: dict[str, float]) -> None:
         """One JSONL line {'env_steps': step, **metrics}; every metric also becomes a
-        TensorBoard scalar at `step` under its own key, except the per-episode averages of an
-        iteration without finished episodes (their 0 is a placeholder, not a measurement)."""
+        TensorBoard scalar at `step` under its own key."""
         self._jsonl.write(json.dumps({"env_steps": step, **metrics}) + "\n")
         self._jsonl.flush()
-        skip = EPISODE_KEYS if not metrics.get("episodes") else ()
         for tag, value in metrics.items():
-            if tag not in skip:
-                self._writer.add_scalar(tag, value, step)
+            self._writer.add_scalar(tag, value, step)
         self._writer.flush()
 
     def image(self, tag: str, step: int, image: np.ndarray) -> None:

@@ -292,6 +292,8 @@ def _iteration(compiled: Compiled, state, key, tally, names):
     key, collect_key, *update_keys = jax.random.split(key, 2 + due)
     state, collected = compiled.collect(state, collect_key)
     metrics = _scalars(collected)
+    if not metrics["episodes"]:  # their 0 would read as a measured return of 0
+        metrics = {k: v for k, v in metrics.items() if k not in metrics_log.EPISODE_KEYS}
     tally = metrics_log.add_episodes(tally, collected["achievement_counts"],
                                      collected["episodes"])
     metrics.update(metrics_log.achievement_metrics(names, tally.counts, tally.episodes))
@@ -317,9 +319,10 @@ def _write_openloop(log: metrics_log.MetricsLog, report_fn, state, key, iteratio
 def _progress(metrics: dict[str, float], total: int, stepped: int, elapsed: float) -> str:
     """`stepped`: env steps taken by this process (a resumed run's earlier ones excluded)."""
     loss = f"loss {metrics['loss']:.3g}" if "loss" in metrics else "filling replay"
+    mean = metrics.get("episode/return")
+    episodes = f"return {'-' if mean is None else f'{mean:.2f}'} ({int(metrics['episodes'])} ep)"
     return (f"\r[train] {metrics['env_steps']}/{total} env steps "
-            f"{stepped / elapsed:.0f}/s  {loss}  "
-            f"return {metrics['episode/return']:.2f} ({int(metrics['episodes'])} ep)")
+            f"{stepped / elapsed:.0f}/s  {loss}  {episodes}")
 
 
 class RunRefused(Exception):

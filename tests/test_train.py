@@ -80,10 +80,17 @@ def test_train_writes_the_jsonl_scalars_to_tensorboard(uninterrupted):
     assert set(events) == keys
     for line in lines:
         logged = {k: v for k, v in line.items() if k != "env_steps"}
-        if not line["episodes"]:  # per-episode averages are placeholders then
-            logged = {k: v for k, v in logged.items() if not k.startswith("episode/")}
         found = {k: events[k][line["env_steps"]] for k in logged}
         assert found == pytest.approx(logged, rel=1e-6)
+
+
+def test_train_logs_no_episode_return_when_no_episode_finished(tmp_path, capsys):
+    """It was logged as 0.0 (to metrics.jsonl, and shown as 'return 0.00' in the progress)."""
+    train(dataclasses.replace(TINY, max_episode_steps=0, env_steps=8, logdir=str(tmp_path)))
+    (line,) = _jsonl(tmp_path)
+    assert line["episodes"] == 0 and "loss" not in line
+    assert not {"episode/return", "episode/length"} & set(line)
+    assert "return - (0 ep)" in capsys.readouterr().out
 
 
 def test_train_resume_equals_uninterrupted(uninterrupted, tmp_path, capsys):
