@@ -7,16 +7,13 @@ achievement tally) so `--resume` continues exactly where a run stopped.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import functools
 import json
-import shlex
 import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -25,132 +22,23 @@ import numpy as np
 
 from . import agent as agent_lib
 from . import checkpoint as checkpoint_lib
-from . import cli, metrics_log
 from . import envs as envs_lib
 from . import loop as loop_lib
+from . import metrics_log
 from . import openloop as openloop_lib
 from . import ratio as ratio_lib
 from . import replay as replay_lib
 from .agent import Agent
-from .config import PRESETS, override, preset
-
-
-def _option(default, help: str, *, minimum: float | None = None, choices=None):
-    """A TrainConfig field: its `--help` text, and the least value or the choices it accepts
-    (checked by the parser and again when a TrainConfig is built)."""
-    return dataclasses.field(default=default, metadata={"help": help, "minimum": minimum,
-                                                        "choices": choices})
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    env: str = _option("Craftax-Classic-Pixels-v1", "the Craftax environment",
-                       choices=envs_lib.ENV_NAMES)
-    preset: str = _option("cpu", "agent preset (reimpl/config.py): 'cpu' is a small model for "
-                          "CPUs, not an official preset; size1m..size400m the official sizes",
-                          choices=PRESETS)
-    agent: str = _option("", "agent config fields replaced on top of the preset, "
-                         "'key=value,...': dotted keys for nested groups, ':' between the items "
-                         "of a tuple, e.g. 'opt.lr=3e-4,rssm.free_nats=0.5,enc.mults=2:3:4:4' "
-                         "(fields and types in reimpl/config.py)")
-    num_envs: int = _option(8, "environments stepped in lock-step", minimum=1)
-    steps_per_collect: int = _option(8, "env steps per env between update phases", minimum=1)
-    train_ratio: float = _option(32.0, "replayed steps per env step (official run.train_ratio)",
-                                 minimum=0)
-    env_steps: int = _option(1024, "total env steps, all envs together; the default takes about "
-                             "4 minutes on 2 CPU cores", minimum=1)
-    replay_capacity: int = _option(2048, "replay steps kept per env", minimum=1)
-    max_episode_steps: int = _option(0, "episode time limit; 0 keeps craftax's (10000 Classic, "
-                                     "100000 full)", minimum=0)
-    seed: int = _option(0, "seed of the agent, the envs and the replay sampling")
-    logdir: str = _option("runs/craftax", "where the run's checkpoint and logs go; one run per "
-                          "directory")
-    checkpoint_every: int = _option(50, "iterations between checkpoints", minimum=1)
-    checkpoint_minutes: float = _option(2.0, "minutes between checkpoints, whatever the "
-                                        "iteration count (0: by --checkpoint-every only)",
-                                        minimum=0)
-    # The official report runs every 300 s.
-    report_every: int = _option(10, "iterations between open-loop prediction images "
-                                "(LOGDIR/openloop/iter_XXXXXX.png and TensorBoard openloop/image), "
-                                "pixel envs only", minimum=1)
-    resume: bool = _option(False, "continue the run in --logdir from its checkpoint; the "
-                           "options must be those it was started with, except --env-steps and "
-                           "the checkpoint and report cadences")
-    overwrite: bool = _option(False, "delete the run already in --logdir (its checkpoint, logs "
-                              "and images) and start a new one")
-
-    def __post_init__(self):
-        for field in dataclasses.fields(self):
-            problem = _invalid(field, getattr(self, field.name))
-            if problem:
-                raise ValueError(f"TrainConfig.{field.name}: {problem}")
-        if self.resume and self.overwrite:
-            raise ValueError("resume and overwrite exclude each other")
-
-
-def _invalid(field: dataclasses.Field, value) -> str | None:
-    """Why `value` is no value for `field`, or None."""
-    minimum, choices = field.metadata["minimum"], field.metadata["choices"]
-    if minimum is not None and value < minimum:
-        return f"must be at least {minimum:g}, got {value}"
-    if choices is not None and value not in choices:
-        return f"must be one of {', '.join(choices)}, got {value!r}"
-    return None
-
-
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
-
-
-def _typed(field: dataclasses.Field):
-    kind = {"int": int, "float": float, "str": str}[field.type]
-
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        problem = _invalid(field, value)
-        if problem:
-            raise argparse.ArgumentTypeError(problem)
-        return value
-
-    parse.__name__ = field.type  # argparse names the type in its message
-    return parse
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = cli.Parser(prog="python -m reimpl.train",
-                     description="Train DreamerV3 on Craftax; the checkpoint and logs of the run "
-                                 "go to --logdir (one run per directory).",
-                     formatter_class=cli.HelpFormatter)
-    for field in dataclasses.fields(TrainConfig):
-        help_text = field.metadata["help"]
-        if field.type == "bool":
-            parser.add_argument(_flag(field.name), action="store_true", help=help_text)
-        elif field.metadata["choices"]:
-            parser.add_argument(_flag(field.name), choices=field.metadata["choices"],
-                                default=field.default, help=help_text)
-        else:
-            parser.add_argument(_flag(field.name), type=_typed(field), default=field.default,
-                                help=help_text)
-    return parser
-
-
-def _parse(argv) -> TrainConfig:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.resume and args.overwrite:
-        parser.error("--resume continues the run in --logdir, --overwrite deletes it: pass one")
-    for part in filter(None, (part.strip() for part in args.agent.split(","))):
-        if "=" not in part:
-            parser.error(f"--agent: {part!r} is not key=value; ',' separates assignments, so "
-                         "the items of a tuple are joined with ':' (enc.mults=2:3:4:4)")
-    try:
-        override(preset(args.preset), args.agent)
-    except ValueError as error:
-        parser.error(f"--agent: {error}")
-    return TrainConfig(**vars(args))
+from .config import override, preset
+from .train_config import (
+    MAY_CHANGE_ON_RESUME,
+    TrainConfig,
+    changed_on_resume,
+    command_line,
+    flag,
+    parse,
+    stored_config,
+)
 
 
 def _report(spec: loop_lib.LoopSpec, state: loop_lib.LoopState, key: jax.Array):
@@ -194,72 +82,34 @@ def make_spec(config: TrainConfig) -> Compiled:
                      config.num_envs, config.steps_per_collect, config.train_ratio)
 
 
-# Not stored in the checkpoint: where and how this process runs the training.
-_PROCESS_FIELDS = ("logdir", "resume", "overwrite")
-# What a resumed run may change: how long it runs, how often it checkpoints and reports.
-# Every other stored field must be as the run was started.
-MAY_CHANGE_ON_RESUME = ("env_steps", "checkpoint_every", "checkpoint_minutes", "report_every")
+class RunRefused(Exception):
+    """A run that must not start as asked (the message says why and what to do instead)."""
 
 
-def _stored_config(config: TrainConfig) -> dict[str, Any]:
-    """What the checkpoint records: the fields that describe the training, without where
-    and how this process runs it, so a checkpoint does not depend on them."""
-    return {k: v for k, v in dataclasses.asdict(config).items() if k not in _PROCESS_FIELDS}
+CHECKPOINT = "checkpoint.msgpack"
+# Everything a run writes into its logdir, by what it is; --overwrite deletes these only.
+RUN_FILES = {CHECKPOINT: "checkpoint", "checkpoint.tmp": "unfinished checkpoint",
+             "metrics.jsonl": "metrics.jsonl", "config.json": "config.json",
+             "events.out.tfevents.*": "TensorBoard events",
+             "openloop/iter_*.png": "open-loop images"}
 
 
-def _dotted(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested dicts -> {'rssm.deter': 8, ...}, the keys --agent takes."""
-    flat = {}
-    for name, value in tree.items():
-        if isinstance(value, dict):
-            flat.update(_dotted(value, f"{prefix}{name}."))
-        else:
-            flat[prefix + name] = value
-    return flat
-
-
-def _agent_differences(stored: dict[str, Any], config: TrainConfig) -> list[str]:
-    """Dotted agent config fields that differ, or ['--agent'] when the stored one does not
-    build here. Spellings of the same value ('opt.lr=3e-4' and '0.0003') agree."""
-    try:
-        before = _dotted(dataclasses.asdict(override(preset(stored["preset"]), stored["agent"])))
-    except (KeyError, ValueError):
-        return ["--agent"]
-    now = _dotted(dataclasses.asdict(override(preset(config.preset), config.agent)))
-    return [f"{name} {before[name]!r} -> {now[name]!r}" for name in before
-            if before[name] != now[name]]
-
-
-def _changed_on_resume(stored: dict[str, Any], config: TrainConfig) -> list[str]:
-    """Fields of the stored config this run would change and may not, as '--flag old (this
-    run: new)'."""
-    current = _stored_config(config)
-    changed = []
-    for name in [*current, *sorted(set(stored) - set(current))]:
-        if name in MAY_CHANGE_ON_RESUME or stored.get(name) == current.get(name):
-            continue
-        if name not in current:
-            changed.append(f"{name}={stored[name]!r} (not an option of this reimpl.train)")
-        elif name == "agent":
-            fields = _agent_differences(stored, config)
-            if fields:
-                changed.append(f"--agent {stored.get(name)!r} (this run: {current[name]!r}; "
-                               f"{', '.join(fields)})")
-        else:
-            changed.append(f"{_flag(name)} {stored.get(name)!r} (this run: {current[name]!r})")
-    return changed
-
-
-def command_line(config: TrainConfig) -> str:
-    """The `python -m reimpl.train ...` that runs `config` (options at their default left
-    out)."""
-    words = ["python", "-m", "reimpl.train"]
-    for field in dataclasses.fields(config):
-        value = getattr(config, field.name)
-        if value == field.default:
-            continue
-        words += [_flag(field.name)] if field.type == "bool" else [_flag(field.name), str(value)]
-    return shlex.join(words)
+def _claim_logdir(config: TrainConfig) -> list[Path]:
+    """The files of an earlier run that --overwrite deletes; refuses to start over a run
+    otherwise, and to resume without a checkpoint. Touches nothing."""
+    logdir = Path(config.logdir)
+    found = {label: sorted(logdir.glob(pattern)) for pattern, label in RUN_FILES.items()}
+    names = ", ".join(label for label, paths in found.items() if paths)
+    if config.resume:
+        if not (logdir / CHECKPOINT).is_file():
+            fix = (f"it holds {names} of a run that stopped before its first checkpoint: pass "
+                   "--overwrite instead to start again" if names else "start without --resume")
+            raise RunRefused(f"--resume: no checkpoint at {logdir / CHECKPOINT}; {fix}")
+        return []
+    if names and not config.overwrite:
+        raise RunRefused(f"{logdir} already holds a run ({names}): continue it with --resume, "
+                         "choose another --logdir, or pass --overwrite to delete it")
+    return [path for paths in found.values() for path in paths]
 
 
 def _resumable(config: TrainConfig) -> dict[str, Any]:
@@ -267,9 +117,9 @@ def _resumable(config: TrainConfig) -> dict[str, Any]:
     MAY_CHANGE_ON_RESUME; reads the file, builds nothing."""
     path = Path(config.logdir) / CHECKPOINT
     raw = checkpoint_lib.read(path)
-    changed = _changed_on_resume(raw["config"], config)
+    changed = changed_on_resume(raw["config"], config)
     if changed:
-        may = ", ".join(map(_flag, MAY_CHANGE_ON_RESUME))
+        may = ", ".join(map(flag, MAY_CHANGE_ON_RESUME))
         try:
             fix = "resume it with: " + command_line(dataclasses.replace(
                 TrainConfig(**raw["config"]), logdir=config.logdir, resume=True,
@@ -323,36 +173,6 @@ def _progress(metrics: dict[str, float], total: int, stepped: int, elapsed: floa
     episodes = f"return {'-' if mean is None else f'{mean:.2f}'} ({int(metrics['episodes'])} ep)"
     return (f"\r[train] {metrics['env_steps']}/{total} env steps "
             f"{stepped / elapsed:.0f}/s  {loss}  {episodes}")
-
-
-class RunRefused(Exception):
-    """A run that must not start as asked (the message says why and what to do instead)."""
-
-
-CHECKPOINT = "checkpoint.msgpack"
-# Everything a run writes into its logdir, by what it is; --overwrite deletes these only.
-RUN_FILES = {CHECKPOINT: "checkpoint", "checkpoint.tmp": "unfinished checkpoint",
-             "metrics.jsonl": "metrics.jsonl", "config.json": "config.json",
-             "events.out.tfevents.*": "TensorBoard events",
-             "openloop/iter_*.png": "open-loop images"}
-
-
-def _claim_logdir(config: TrainConfig) -> list[Path]:
-    """The files of an earlier run that --overwrite deletes; refuses to start over a run
-    otherwise, and to resume without a checkpoint. Touches nothing."""
-    logdir = Path(config.logdir)
-    found = {label: sorted(logdir.glob(pattern)) for pattern, label in RUN_FILES.items()}
-    names = ", ".join(label for label, paths in found.items() if paths)
-    if config.resume:
-        if not (logdir / CHECKPOINT).is_file():
-            fix = (f"it holds {names} of a run that stopped before its first checkpoint: pass "
-                   "--overwrite instead to start again" if names else "start without --resume")
-            raise RunRefused(f"--resume: no checkpoint at {logdir / CHECKPOINT}; {fix}")
-        return []
-    if names and not config.overwrite:
-        raise RunRefused(f"{logdir} already holds a run ({names}): continue it with --resume, "
-                         "choose another --logdir, or pass --overwrite to delete it")
-    return [path for paths in found.values() for path in paths]
 
 
 class Interrupted(Exception):
@@ -444,7 +264,7 @@ def train(config: TrainConfig) -> dict[str, float]:
     spec, logdir = compiled.spec, Path(config.logdir)
     _announce(config, spec)
     names = envs_lib.achievement_names(spec.env)
-    path, stored = logdir / CHECKPOINT, _stored_config(config)
+    path, stored = logdir / CHECKPOINT, stored_config(config)
     per_iteration = config.num_envs * config.steps_per_collect
     started, start_steps, last = time.time(), int(state.env_steps), {}
     saved = time.monotonic()
@@ -477,7 +297,7 @@ def train(config: TrainConfig) -> dict[str, float]:
 
 
 def main(argv=None) -> int:
-    config = _parse(sys.argv[1:] if argv is None else argv)
+    config = parse(sys.argv[1:] if argv is None else argv)
     try:
         train(config)
     except (RunRefused, checkpoint_lib.CheckpointError) as error:

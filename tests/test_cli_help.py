@@ -8,9 +8,9 @@ import argparse
 
 import pytest
 
-from reimpl import evaluate, ratio, train
+from reimpl import evaluate, ratio, train, train_config
 
-PARSERS = {"train": train.build_parser, "evaluate": evaluate.build_parser,
+PARSERS = {"train": train_config.build_parser, "evaluate": evaluate.build_parser,
            "ratio": ratio.build_parser}
 
 

@@ -19,9 +19,10 @@ import pytest
 from flax import serialization
 from tensorboardX.proto import event_pb2
 
-from reimpl import checkpoint, metrics_log
+from reimpl import checkpoint, metrics_log, train_config
 from reimpl import loop as loop_lib
 from reimpl import train as train_lib
+from reimpl.config import preset
 from reimpl.train import RunRefused, TrainConfig, main, make_spec, train
 
 # A 3-step time limit, so episodes (and achievement tallies) finish before the resume point.
@@ -146,11 +147,11 @@ def test_train_resume_refuses_any_changed_field_naming_it(uninterrupted, tmp_pat
 
 
 def test_train_resume_allows_the_cadences_and_other_spellings_of_the_same_agent():
-    stored = train_lib._stored_config(TINY)
-    lr = train_lib.preset("debug").opt.lr
+    stored = train_config.stored_config(TINY)
+    lr = preset("debug").opt.lr
     resumed = dataclasses.replace(TINY, env_steps=4096, checkpoint_every=7, report_every=3,
                                   logdir="elsewhere", agent=f"opt.lr={lr!r}")
-    assert train_lib._changed_on_resume(stored, resumed) == []
+    assert train_config.changed_on_resume(stored, resumed) == []
 
 
 def test_train_resume_after_a_crash_logs_no_point_twice(uninterrupted, tmp_path):
@@ -306,7 +307,7 @@ def test_train_agent_tuples_use_colons_and_a_comma_says_so(capsys):
         "python -m reimpl.train: error: --agent: '3' is not key=value; ',' separates "
         "assignments, so the items of a tuple are joined with ':' (enc.mults=2:3:4:4) "
         "(see --help)\n")
-    assert "enc.mults=2:3:4:4" in " ".join(train_lib.build_parser().format_help().split())
+    assert "enc.mults=2:3:4:4" in " ".join(train_config.build_parser().format_help().split())
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
