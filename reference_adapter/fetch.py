@@ -14,7 +14,8 @@ def main() -> int:
     except ReferenceUnavailable as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"official DreamerV3 sources (sha256 {SHA256[:12]}...) at {path}")
+    print(f"official DreamerV3 sources at {path}: every file verified against the pinned "
+          f"sdist (sha256 {SHA256[:12]}...)")
     return 0
 
 
