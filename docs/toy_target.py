@@ -1,145 +1,136 @@
-"""A worked example target: a small, deliberately different DreamerV3 piece set.
+"""A worked example target: the wrapper around a small, deliberately different DreamerV3.
 
-It shows the shape of a wrapper around someone else's implementation:
-- its lambda return is written in the TEXTBOOK convention (reward[t] is the reward for the
-  action taken at t), and the wrapper shifts the official-layout inputs onto it;
-- its two-hot head uses the first DreamerV3 release's bins (evenly spaced in symlog space,
-  expectation symexp'd), which the suite reports as [DIFF] findings;
-- its KL averages over latents instead of summing ([CRITDIFF]);
-- its policy adds 1% unimix, which the official policy head does not ([DIFF]).
+docs/toy_agent.py is the implementation (it stands for your code: textbook time indices,
+first-release two-hot, KL averaged over latents, a policy with unimix); this file is all the
+suite needs from its author. Each piece takes the suite's inputs in the OFFICIAL conventions,
+converts them to the toy's (the reward shift below), calls the toy's own code and returns what
+the toy has, in the official layout. `jax.jacrev` of the whole conversion gives the gradients
+with respect to the official-layout outputs. Keys left out of a result are reported as not
+provided (here `value_target`: the toy's critic target is `ret`, compared already).
 
-Run it: pytest parity_tests -k "returns or twohot or latents" \
-            --target docs.toy_target:make_target --registry docs/toy_registry.toml
+Run it with the command in docs/TARGETS.md, "Worked example" (--target
+docs.toy_target:make_target --registry docs/toy_registry.toml).
 """
 
 from __future__ import annotations
 
+import functools
 from types import SimpleNamespace
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-sg = jax.lax.stop_gradient
+from docs import toy_agent as toy
 
-
-def symlog(x):
-    return jnp.sign(x) * jnp.log1p(jnp.abs(x))
-
-
-def symexp(x):
-    return jnp.sign(x) * jnp.expm1(jnp.abs(x))
-
-
-# ----------------------------------------------------------- the toy implementation
+# The suite's operating point ("parity") keeps the official loss hyperparameters, which are
+# the toy's defaults; its network sizes do not concern these pieces.
+PRESETS = {"parity": toy.ToyConfig()}
+IMAG_OUTPUTS = ("policy_logits", "reward", "con", "value_logits", "slowvalue_logits")
+REPL_OUTPUTS = ("reward", "boot", "value_logits", "slowvalue_logits")
+WORLD_MODEL_OUTPUTS = ("image_logits", "reward_logits", "con_logit", "post_logits",
+                       "prior_logits")
 
 
-def textbook_lambda_return(rewards, values, discounts, lam):
-    """G[t] = r[t] + d[t] * ((1 - lam) * V[t+1] + lam * G[t+1]), G[T-1] = V[T-1]... over
-    rewards/discounts [B, T-1] of the actions at t and values [B, T]."""
-
-    def step(next_return, inputs):
-        reward, discount, next_value = inputs
-        value = reward + discount * ((1 - lam) * next_value + lam * next_return)
-        return value, value
-
-    inputs = (rewards.T, discounts.T, values[:, 1:].T)
-    _, returns = jax.lax.scan(step, values[:, -1], inputs, reverse=True)
-    return returns.T
-
-
-def toy_bins(num_bins):
-    return symexp(jnp.linspace(-20.0, 20.0, num_bins))
-
-
-# ------------------------------------------------- the wrapper: official conventions
+def _config(preset: str) -> toy.ToyConfig:
+    if preset not in PRESETS:
+        raise ValueError(f"toy target: no configuration for preset {preset!r} "
+                         f"(known: {', '.join(PRESETS)}); add one to PRESETS")
+    return PRESETS[preset]
 
 
 def lambda_return(last, term, rew, val, boot, disc, lam):
-    """Official layout -> textbook: the reward and discount of the transition t -> t+1 sit at
-    index t+1 in the official arrays. The official return also cuts the lambda-mixing where
-    `last` marks a truncation, falling back to the bootstrap value there."""
-    rewards = rew[:, 1:]
-    discounts = (1 - term[:, 1:]) * disc
-    mixing = lam * (1 - last[:, 1:])
-    values = boot
-
-    def step(next_return, inputs):
-        reward, discount, mix, next_value = inputs
-        value = reward + discount * ((1 - mix) * next_value + mix * next_return)
-        return value, value
-
-    inputs = (rewards.T, discounts.T, mixing.T, values[:, 1:].T)
-    _, returns = jax.lax.scan(step, values[:, -1], inputs, reverse=True)
-    return returns.T
+    """Official layout -> textbook: the reward, terminal flag and episode end of the action
+    taken at t sit at index t + 1 in the official arrays; an episode end cuts the mixing."""
+    last, term, rew, boot = (jnp.asarray(x, jnp.float32) for x in (last, term, rew, boot))
+    return toy.lambda_return(rew[:, 1:], boot, (1 - term[:, 1:]) * disc, lam * (1 - last[:, 1:]))
 
 
-def twohot_pred(logits):
-    probs = jax.nn.softmax(logits, -1)
-    return symexp((probs * jnp.linspace(-20.0, 20.0, logits.shape[-1])).sum(-1))
+def _imagination(config, data, retnorm):
+    # The official reward[t] arrived with imagined state t; the toy's rewards[t] is for the
+    # action taken in state t, so it is reward[t + 1]. Continuations belong to states in both.
+    losses, normaliser = toy.actor_critic_losses(
+        data["policy_logits"], data["action"], data["reward"][:, 1:], data["con"],
+        data["value_logits"], data["slowvalue_logits"], retnorm, config)
+    return {**losses, "retnorm": normaliser}
 
 
-def twohot_loss(logits, target):
-    bins = jnp.linspace(-20.0, 20.0, logits.shape[-1])
-    target = jnp.clip(symlog(target), bins[0], bins[-1])
-    index = jnp.clip(jnp.searchsorted(bins, target) - 1, 0, len(bins) - 2)
-    weight_above = (target - bins[index]) / (bins[index + 1] - bins[index])
-    onehot = jax.nn.one_hot(index, len(bins))
-    twohot = onehot * (1 - weight_above)[..., None] + jnp.roll(onehot, 1, -1) * weight_above[
-        ..., None]
-    return -(twohot * jax.nn.log_softmax(logits, -1)).sum(-1)
+def _replay(config, data):
+    # Textbook transition t carries the reward and flags of the state it leads to (t + 1);
+    # it is valid unless state t ended its episode (then t + 1 starts the next one).
+    last, term = (data[k].astype(jnp.float32) for k in ("is_last", "is_terminal"))
+    return toy.replay_value_loss(
+        data["reward"][:, 1:], term[:, 1:], last[:, 1:], 1 - last[:, :-1], data["boot"],
+        data["value_logits"], data["slowvalue_logits"], config)
 
 
-def latent_probs(logits, unimix):
-    return (1 - unimix) * jax.nn.softmax(logits, -1) + unimix / logits.shape[-1]
+def _world_model(config, data):
+    # The official reward[t] arrived with observation t: the toy's previous_rewards[t].
+    return toy.world_model_losses(
+        data["image_logits"], data["image"], data["reward_logits"], data["reward"],
+        data["con_logit"], data["is_terminal"], data["post_logits"], data["prior_logits"],
+        config)
 
 
-def latent_entropy(logits, unimix):
-    probs = latent_probs(logits, unimix)
-    return -(probs * jnp.log(probs)).sum((-2, -1))
+def _with_grads(losses_fn, outputs, terms):
+    """A jitted fn(data, *args) -> the losses plus grads {term: {output: d sum(term) /
+    d output}}, differentiating through the wrapper's own conversion."""
+
+    def run(data, *args):
+        def sums(differentiable):
+            result = losses_fn({**data, **differentiable}, *args)
+            return {k: result[k].sum() for k in terms}, result
+
+        grads, result = jax.jacrev(sums, has_aux=True)({k: data[k] for k in outputs})
+        return {**result, "grads": grads}
+
+    return jax.jit(run)
 
 
-def latent_kl_losses(post, prior, unimix, free_nats):
-    def kl(p, q):
-        p_probs, q_probs = latent_probs(p, unimix), latent_probs(q, unimix)
-        # Deliberately the mean over latents: a common re-implementation choice.
-        return (p_probs * (jnp.log(p_probs) - jnp.log(q_probs))).sum(-1).mean(-1)
-
-    dyn, rep = kl(sg(post), prior), kl(post, sg(prior))
-    return {"dyn": jnp.maximum(dyn, free_nats), "rep": jnp.maximum(rep, free_nats)}
-
-
-def latent_sample(logits, unimix, key):
-    probs = latent_probs(logits, unimix)
-    if key is None:
-        index = jnp.argmax(probs, -1)
-    else:
-        index = jax.random.categorical(key, jnp.log(probs), -1)
-    onehot = jax.nn.one_hot(index, logits.shape[-1])
-    return onehot + probs - sg(probs)
+@functools.cache
+def _programs(preset: str):
+    config = _config(preset)
+    return SimpleNamespace(
+        imag=_with_grads(functools.partial(_imagination, config), IMAG_OUTPUTS,
+                         ("policy", "value")),
+        repl=_with_grads(functools.partial(_replay, config), REPL_OUTPUTS, ("repval",)),
+        world_model=_with_grads(functools.partial(_world_model, config), WORLD_MODEL_OUTPUTS,
+                                ("image", "rew", "con", "dyn", "rep")),
+    )
 
 
-def policy_log_prob(logits, action):
-    log_probs = jnp.log(latent_probs(logits, 0.01))
-    return jnp.take_along_axis(log_probs, action[..., None], -1)[..., 0]
+def _run(program, inputs, *args):
+    data = {k: jnp.asarray(v) for k, v in inputs.items()}
+    return jax.tree.map(np.asarray, program(data, *args))
 
 
-def policy_entropy(logits):
-    probs = latent_probs(logits, 0.01)
-    return -(probs * jnp.log(probs)).sum(-1)
+def imagination_loss(preset, inputs, retnorm):
+    retnorm = {k: jnp.float32(v) for k, v in retnorm.items()}
+    return _run(_programs(preset).imag, inputs, retnorm)
+
+
+def replay_loss(preset, inputs):
+    return _run(_programs(preset).repl, inputs)
+
+
+def world_model_terms(preset, inputs):
+    return _run(_programs(preset).world_model, inputs)
 
 
 def make_target():
     return SimpleNamespace(
         name="toy",
-        lambda_return=lambda last, term, rew, val, boot, disc, lam: lambda_return(
-            *(jnp.asarray(x, jnp.float32) for x in (last, term, rew, val, boot)), disc, lam),
-        twohot_bins=toy_bins,
-        twohot_pred=twohot_pred,
-        twohot_loss=twohot_loss,
-        latent_probs=latent_probs,
-        latent_entropy=latent_entropy,
-        latent_kl_losses=latent_kl_losses,
-        latent_sample=latent_sample,
-        policy_log_prob=policy_log_prob,
-        policy_entropy=policy_entropy,
+        lambda_return=lambda_return,
+        twohot_bins=lambda num_bins: toy.symexp(toy.symlog_bins(num_bins)),
+        twohot_pred=toy.twohot_pred,
+        twohot_loss=toy.twohot_loss,
+        latent_probs=toy.latent_probs,
+        latent_entropy=toy.latent_entropy,
+        latent_kl_losses=toy.latent_kl_losses,
+        latent_sample=toy.latent_sample,
+        policy_log_prob=toy.policy_log_prob,
+        policy_entropy=toy.policy_entropy,
+        imagination_loss=imagination_loss,
+        replay_loss=replay_loss,
+        world_model_terms=world_model_terms,
     )
