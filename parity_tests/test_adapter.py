@@ -9,6 +9,7 @@ import jax
 import numpy as np
 import pytest
 
+from parity_tests import operating_point
 from reference_adapter import BatchError, OfficialAgent, ParameterError, ReferenceUnavailable
 from reference_adapter import source as source_lib
 
@@ -76,7 +77,8 @@ def test_adapter_independent_agent_reproduces_the_losses(
 ):
     """A second agent built from scratch with the same seed gives the same numbers: the
     values come from running the official code, not from anything cached."""
-    other = OfficialAgent(obs_space, act_space, preset="debug")
+    other = OfficialAgent(obs_space, act_space, preset=operating_point.BASE_PRESET,
+                          overrides=operating_point.OVERRIDES)
     other.init(seed=0)
     for name, value in official_agent.get_params().items():
         np.testing.assert_array_equal(other.get_params()[name], value, err_msg=name)
@@ -233,20 +235,22 @@ def test_adapter_apply_runs_the_official_rssm(official_agent):
     batch, length = 2, 3
     carry = {"deter": np.zeros((batch, rssm.deter), np.float32),
              "stoch": np.zeros((batch, rssm.stoch, rssm.classes), np.float32)}
-    # 128: the debug encoder's tokens, 8 channels at 4x4 after four 2x poolings of 64x64.
+    # 128: the encoder's tokens at depth 2 (debug, parity): 8 channels at 4x4 after four 2x
+    # poolings of 64x64.
     tokens = np.random.default_rng(0).standard_normal((batch, length, 128)).astype(np.float32)
     action = {"action": np.zeros((batch, length), np.int32)}
     reset = np.zeros((batch, length), bool)
     _, entries, feat = official_agent.apply(_observe, carry, tokens, action, reset)
     assert feat["logit"].shape == (batch, length, rssm.stoch, rssm.classes)
-    assert np.isfinite(feat["deter"]).all() and entries["deter"].shape == (batch, length, 8)
+    assert np.isfinite(feat["deter"]).all()
+    assert entries["deter"].shape == (batch, length, rssm.deter)
     onehot = feat["stoch"].sum(-1)
     np.testing.assert_allclose(onehot, 1.0, rtol=1e-6)  # each latent one-hot
 
 
-def test_adapter_layout_fixture_is_current(official_agent):
-    """fixtures/official_param_layout_debug.txt is what the official code produces today
-    (regenerate with `python fixtures/make_fixtures.py`)."""
+def test_adapter_layout_fixture_is_current(obs_space, act_space):
+    """fixtures/official_param_layout_debug.txt is what the official code produces today at
+    the debug preset (regenerate with `python fixtures/make_fixtures.py`)."""
     import importlib.util
     from pathlib import Path
 
@@ -254,7 +258,9 @@ def test_adapter_layout_fixture_is_current(official_agent):
     spec = importlib.util.spec_from_file_location("make_fixtures", path)
     make_fixtures = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(make_fixtures)
-    assert make_fixtures.layout_text(official_agent) == make_fixtures.LAYOUT.read_text()
+    debug_agent = OfficialAgent(obs_space, act_space, preset="debug")
+    debug_agent.init(seed=0)
+    assert make_fixtures.layout_text(debug_agent) == make_fixtures.LAYOUT.read_text()
 
 
 def _head_outputs(model, data):
