@@ -1,5 +1,5 @@
 """The agent with vector observations (symlog-encoded MLP encoder, symlog-MSE decoder head)
-and a continuous action (bounded normal policy): every loss term and one train step."""
+and a continuous action (bounded normal policy): every loss term per (B, T) element."""
 
 from __future__ import annotations
 
