@@ -107,6 +107,12 @@ class Recorder:
     registry: dict[str, Known]
     target: str
     by_check: dict[str, Record] = field(default_factory=dict)
+    # What each check can see (parity_tests/test_power.py): (check, planted change, margin
+    # over its tolerance, margin required), for the report.
+    sight: list[tuple[str, str, float, float]] = field(default_factory=list)
+
+    def sees(self, check: str, change: str, margin: float, required: float) -> None:
+        self.sight.append((check, change, margin, required))
 
     @property
     def records(self) -> list[Record]:

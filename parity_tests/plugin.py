@@ -90,13 +90,13 @@ def pytest_sessionfinish(session, exitstatus):
 
         findings.write_json(recorder.records, json_path)
     path = session.config.getoption("--parity-report")
-    if not path or not recorder.records:
+    if not path or not (recorder.records or recorder.sight):
         return
     from pathlib import Path
 
     from parity_tests import report
 
-    text = report.render(recorder.records, recorder.registry, recorder.target)
+    text = report.render(recorder.records, recorder.registry, recorder.target, recorder.sight)
     old = Path(path).read_text() if Path(path).exists() else ""
     if report.section_of(old):
         text = report.with_section(text, report.section_of(old))

@@ -57,7 +57,22 @@ def _environment() -> list[str]:
     ]
 
 
-def render(records: list[Record], registry: dict[str, Known], target: str) -> str:
+def _sight(sight) -> list[str]:
+    """The power table: how far each planted change moves the check that covers it."""
+    if not sight:
+        return []
+    lines = ["", "## What each check can see", "",
+             "Each change is planted into the official agent and scored against the unchanged "
+             "agent with the check's own tolerance (`parity_tests/test_power.py`): the margin is "
+             "the worst error over the allowed error, so a check sees a change above 1x.", "",
+             "| check | planted change | margin | required |", "|---|---|---|---|"]
+    lines += [f"| `{check}` | {change} | {margin:.3g}x | {required:g}x |"
+              for check, change, margin, required in sorted(sight)]
+    return lines
+
+
+def render(records: list[Record], registry: dict[str, Known], target: str,
+           sight=()) -> str:
     lines = [
         "# PARITY: findings against the official DreamerV3",
         "",
@@ -77,6 +92,7 @@ def render(records: list[Record], registry: dict[str, Known], target: str) -> st
                   "| check | status | tolerance | max abs | max rel | worst element | tag |",
                   "|---|---|---|---|---|---|---|"]
         lines += [_row(record) for record in area_records]
+    lines += _sight(sight)
     lines += ["", "## Registry of known differences", "", "| check | tag | reason |",
               "|---|---|---|"]
     lines += [f"| `{k.check}` | [{k.tag}] | {k.reason} |" for k in registry.values()]

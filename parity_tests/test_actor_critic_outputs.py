@@ -26,11 +26,16 @@ IMAG = {  # quantity: (tolerance, description)
     "value_target": ("recurrence", "critic target (normalised return), [N, H]"),
     "policy": ("forward", "policy loss per element: weighted, advantage, entropy bonus"),
     "value": ("forward", "critic loss per element: two-hot on returns plus slowreg"),
+    # Small-coefficient terms on their own (the loss minus the loss without them): the entropy
+    # bonus is ~3e-3 of the policy loss, under what the combined loss check resolves well.
+    "entropy_term": ("elementwise", "entropy bonus part of the policy loss, [N, H]"),
+    "slowreg_term": ("elementwise", "slow-critic regulariser part of the critic loss, [N, H]"),
 }
 REPL = {
     "weight": ("exact", "replay value loss weight (1 - is_last), [B, K-1]"),
     "ret": ("recurrence", "lambda return of replayed rewards bootstrapped from imagination"),
     "repval": ("forward", "replay value loss per element"),
+    "slowreg_term": ("elementwise", "slow-critic regulariser part of the replay value loss"),
 }
 # Outputs each loss reaches in the official code; every other (loss, output) pair is stopped.
 FLOWS = {

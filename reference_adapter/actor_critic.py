@@ -76,12 +76,16 @@ def _imag_impure(agent, inputs):
     weight = -probe(Probe(policy, entropy=1.0), value, actent=1.0)["policy"]  # -w * (0 + 1)
     adv = probe(Probe(policy, logp=-1.0), value, actent=0.0)["policy"] / weight
     target = probe(policy, Probe(value), slowreg=0.0)["value"] / weight
+    without_entropy = probe(policy, value, actent=0.0)["policy"]
+    without_slowreg = probe(policy, value, slowreg=0.0)["value"]
     retnorm.lo.write(before[0])
     retnorm.hi.write(before[1])
     losses, outs, _ = _imag_call(agent, inputs, policy, value)
     normaliser = {"lo": retnorm.lo.read(), "hi": retnorm.hi.read()}
     return {"policy": losses["policy"], "value": losses["value"], "ret": outs["ret"],
-            "weight": weight, "adv": adv, "value_target": target, "retnorm": normaliser}
+            "weight": weight, "adv": adv, "value_target": target, "retnorm": normaliser,
+            "entropy_term": losses["policy"] - without_entropy,
+            "slowreg_term": losses["value"] - without_slowreg}
 
 
 def _repl_call(agent, inputs, value, **overrides):
@@ -96,7 +100,9 @@ def _repl_impure(agent, inputs):
     value = _twohot(inputs["value_logits"])
     losses, outs, _ = _repl_call(agent, inputs, value)
     weight = _repl_call(agent, inputs, Probe(value, loss=1.0), slowreg=0.0)[0]["repval"]
-    return {"repval": losses["repval"], "ret": outs["ret"], "weight": weight}
+    without_slowreg = _repl_call(agent, inputs, value, slowreg=0.0)[0]["repval"]
+    return {"repval": losses["repval"], "ret": outs["ret"], "weight": weight,
+            "slowreg_term": losses["repval"] - without_slowreg}
 
 
 def _with_grads(agent, name, impure, inputs, differentiable, losses, variables):
@@ -123,7 +129,9 @@ def imagination_loss(agent, inputs: dict, variables=None) -> dict:
     `action` int indices, `policy_logits`, `reward` (predicted), `con` (probability),
     `value_logits` and `slowvalue_logits` over the official two-hot bins. The return
     normaliser starts from `variables` (default: the agent's). Returns per-element `policy`,
-    `value`, `ret`, `weight`, `adv` (normalised), `value_target` [N, H], the updated `retnorm`
+    `value`, `ret`, `weight`, `adv` (normalised), `value_target`, `entropy_term` and
+    `slowreg_term` (each loss with its small-coefficient term minus without it) [N, H], the
+    updated `retnorm`
     {lo, hi}, and `grads` {policy|value: {input: d sum(loss) / d input}}."""
     return _with_grads(agent, "imagination_loss", _imag_impure,
                        {k: inputs[k] for k in IMAG_INPUTS}, IMAG_DIFFERENTIABLE,
@@ -133,7 +141,8 @@ def imagination_loss(agent, inputs: dict, variables=None) -> dict:
 def replay_loss(agent, inputs: dict, variables=None) -> dict:
     """Official `repl_loss` on replayed steps, all [B, K]: `is_last`, `is_terminal`, `reward`
     (official layout), `boot` (imagined return from each step), `value_logits`,
-    `slowvalue_logits`. Returns `repval`, `ret`, `weight` (1 - is_last) [B, K-1] and `grads`
+    `slowvalue_logits`. Returns `repval`, `ret`, `weight` (1 - is_last), `slowreg_term`
+    [B, K-1] and `grads`
     {repval: {input: d sum(repval) / d input}}."""
     return _with_grads(agent, "replay_loss", _repl_impure,
                        {k: inputs[k] for k in REPL_INPUTS}, REPL_DIFFERENTIABLE, ("repval",),

@@ -246,6 +246,12 @@ def slow_critic_per_iteration(patch):
     patch(agent_lib, "update_slow", lambda slow, params, count, rate, every: (slow, count + 1))
 
 
+def learning_rate_two_percent_high(patch):
+    _wrap(patch, optimizer, "learning_rate",
+          lambda learning_rate: lambda config: learning_rate(dataclasses.replace(
+              config, lr=1.02 * config.lr)))
+
+
 def no_warmup(patch):
     patch(optimizer, "learning_rate", lambda config: config.lr)
 
@@ -342,5 +348,8 @@ MUTANTS = {m.name: m for m in [
     Mutant("ratio-without-batch-length", "CONFIG",
            "train ratio read as replayed sequences, not steps, per env step (batch length "
            "forgotten)", ratio_without_batch_length),
+    Mutant("learning-rate-two-percent-high", "DIFF",
+           "learning rate 1.02 x the configured one: each update 2% too large (it moves no "
+           "optimizer moment)", learning_rate_two_percent_high),
     Mutant("no-warmup", "DIFF", "optimizer without the learning-rate warmup", no_warmup),
 ]}

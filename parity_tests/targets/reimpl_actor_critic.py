@@ -49,9 +49,13 @@ def _imag(config, inputs, retnorm):
     weight = -call(Probe(policy, entropy=1.0), value, actent=1.0)[0]["policy"]
     adv = call(Probe(policy, logp=-1.0), value, actent=0.0)[0]["policy"] / weight
     target = call(policy, Probe(value), slowreg=0.0)[0]["value"] / weight
+    without_entropy = call(policy, value, actent=0.0)[0]["policy"]
+    without_slowreg = call(policy, value, slowreg=0.0)[0]["value"]
     return {"policy": terms["policy"], "value": terms["value"], "ret": outs["ret"],
             "weight": weight, "adv": adv, "value_target": target,
-            "retnorm": {"lo": norms.retnorm.lo, "hi": norms.retnorm.hi}}
+            "retnorm": {"lo": norms.retnorm.lo, "hi": norms.retnorm.hi},
+            "entropy_term": terms["policy"] - without_entropy,
+            "slowreg_term": terms["value"] - without_slowreg}
 
 
 def _repl(config, inputs):
@@ -66,7 +70,9 @@ def _repl(config, inputs):
 
     terms, _, outs, _ = call(value)
     weight = call(Probe(value, loss=1.0), slowreg=0.0)[0]["repval"]
-    return {"repval": terms["repval"], "ret": outs["ret"], "weight": weight}
+    without_slowreg = call(value, slowreg=0.0)[0]["repval"]
+    return {"repval": terms["repval"], "ret": outs["ret"], "weight": weight,
+            "slowreg_term": terms["repval"] - without_slowreg}
 
 
 def _with_grads(fn, differentiable, terms):

@@ -1,0 +1,69 @@
+"""One optimizer update, compared at its own scale.
+
+A parameter moves by ~lr per update (4e-5 after warmup) while it is ~0.5 itself, so a comparison
+of the new parameters at 1e-4 of their size cannot see the update. Compared instead: the update
+(new - old) of every trained parameter, relative to the largest update of its leaf, from an
+optimizer state that has seen training (moments at the gradient's own scale, counters past the
+warmup), so the update depends on the whole rule (clipping, RMS scaling and its debiasing,
+momentum, learning rate) and not only on sign(g) as from zero moments.
+
+Allowed error per element: 1e-4 of the leaf's largest official update (the gradient tolerance's
+float32 reason) plus 2 float32 ulps of the old parameter: each side rounds old + update to the
+parameter's precision, so an update is only readable to an ulp of the parameter (6e-8 for 0.5,
+~0.2% of a 4e-5 update).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+UPDATE_RTOL = 1e-4
+PARAMETER_ULPS = 2
+OPT_COUNTS = ("opt/state/1/0", "opt/state/2/0", "opt/state/3/count", "opt/step/value")
+TRAINED_STEPS = 2000  # past the official warmup of 1000 updates
+
+
+def trained_optimizer(variables: dict, gradient: dict, seed: int = 3) -> dict:
+    """`variables` with the optimizer state of an agent that has trained: counters at
+    TRAINED_STEPS, momentum ~N(0, (s/2)^2) and second moments ~(s (0.5 + |N|))^2, with s the
+    RMS of this parameter's gradient `gradient[name]` (the total of the scaled loss terms)."""
+    rng = np.random.default_rng(seed)
+    out = dict(variables)
+    for name in OPT_COUNTS:
+        out[name] = np.asarray(TRAINED_STEPS, variables[name].dtype)
+    for name, grad in sorted(gradient.items()):
+        scale = max(float(np.sqrt(np.mean(np.square(grad)))), 1e-12)
+        for prefix, value in (
+            ("opt/state/2/1/", 0.5 * scale * rng.standard_normal(grad.shape)),
+            ("opt/state/1/1/", (scale * (0.5 + np.abs(rng.standard_normal(grad.shape)))) ** 2),
+        ):
+            out[prefix + name] = value.astype(variables[prefix + name].dtype)
+    return out
+
+
+def update_ratios(new: dict, reference_new: dict, old: dict) -> dict[str, np.ndarray]:
+    """|ours - official| / allowed for the update of every parameter in `reference_new`."""
+    ratios = {}
+    for name, ref in reference_new.items():
+        base = np.asarray(old[name], np.float32)
+        reference = np.asarray(ref, np.float64) - base
+        ours = np.asarray(new[name], np.float64) - base
+        allowed = (UPDATE_RTOL * np.abs(reference).max()
+                   + PARAMETER_ULPS * np.spacing(np.abs(base)).astype(np.float64))
+        ratios[name] = np.abs(ours - reference) / allowed
+    return ratios
+
+
+def worst(ratios: dict[str, np.ndarray]) -> tuple[float, str]:
+    name = max(ratios, key=lambda k: ratios[k].max(initial=0.0))
+    index = np.unravel_index(np.argmax(ratios[name]), ratios[name].shape)
+    return float(ratios[name].max(initial=0.0)), f"{name}[{', '.join(map(str, index))}]"
+
+
+def total_gradient(official_agent, batch, variables) -> dict[str, np.ndarray]:
+    """The official gradient of the total loss (each term's mean times its scale)."""
+    total: dict[str, np.ndarray] = {}
+    for term, grads in official_agent.loss_grads(batch, variables=variables).items():
+        for name, grad in grads.items():
+            total[name] = total.get(name, 0.0) + official_agent.loss_scales[term] * grad
+    return total
