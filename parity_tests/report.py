@@ -24,6 +24,28 @@ def _number(value) -> str:
     return "-" if value is None else f"{value:.2e}"
 
 
+TAG_LEGEND = (
+    "Tags (what a check earns when it disagrees): **[BUG]** wrong by any reading (a time index, "
+    "a gradient that leaks, an overflow, a shared random key); **[CRITDIFF]** a real change of "
+    "what the agent learns (unweighted losses, KL mean instead of sum, slow-critic targets); "
+    "**[DIFF]** a change of scale or form, not of the algorithm (decoder without sigmoid, another "
+    "optimizer wrapper); **[MINOR]** an option the official code has but disables; **[CONFIG]** a "
+    "hyperparameter or schedule; **[TOCHECK]** needs a human look; **[FIXED]** registered and no "
+    "longer reproduced."
+)
+
+
+def _status(record: Record) -> str:
+    """Agreement decided by the absolute floor (the relative error alone exceeds rtol, e.g.
+    elements near zero) says so."""
+    comparison, text = record.comparison, STATUS_TEXT[record.status]
+    if (record.status == "agree" and comparison is not None and not comparison.problems
+            and record.tolerance in TOLERANCES
+            and comparison.max_rel > TOLERANCES[record.tolerance].rtol):
+        return text + " (within the absolute floor)"
+    return text
+
+
 def _row(record: Record) -> str:
     comparison = record.comparison
     max_abs = max_rel = None
@@ -31,14 +53,30 @@ def _row(record: Record) -> str:
     if record.tolerance == "property":
         where = "" if comparison is None else "; ".join(comparison.problems) or comparison.where
     elif comparison is not None and not comparison.problems:
-        max_abs, max_rel, where = comparison.max_abs, comparison.max_rel, comparison.where
+        max_abs, max_rel = comparison.max_abs, comparison.max_rel
+        where = comparison.where if comparison.max_abs > 0 else "- (equal)"
     elif comparison is not None:
         where = "; ".join(comparison.problems)
     tag = f"[{record.known.tag}]" if record.known else f"[{record.tag}]"
     return (
-        f"| `{record.check}` | {STATUS_TEXT[record.status]} | {record.tolerance} | "
+        f"| `{record.check}` | {_status(record)} | {record.tolerance} | "
         f"{_number(max_abs)} | {_number(max_rel)} | {where.replace('|', '/')} | {tag} |"
     )
+
+
+def _summary(records: list[Record]) -> str:
+    counts = defaultdict(int)
+    for record in records:
+        counts[record.status] += 1
+    differing = defaultdict(int)
+    for record in records:
+        if record.status in ("differs", "known", "vanished"):
+            differing[record.known.tag if record.known else record.tag] += 1
+    by_tag = ", ".join(f"[{tag}] {n}" for tag, n in sorted(differing.items())) or "none"
+    return (f"Summary: {len(records)} checks; {counts['agree']} agree, "
+            f"{counts['known']} differ as registered, {counts['differs']} differ unregistered, "
+            f"{counts['vanished']} registered but vanished, {counts['not provided']} not "
+            f"provided. Differences by tag: {by_tag}.")
 
 
 def _environment() -> list[str]:
@@ -80,9 +118,13 @@ def render(records: list[Record], registry: dict[str, Known], target: str,
         "",
         *_environment(),
         "",
+        _summary(records),
+        "",
         "Status: *agrees* within the stated tolerance; *differs (registered)* is a known, "
         "accepted difference (see the registry below); anything in bold fails CI. "
-        "Tag: what the check earns when it disagrees.",
+        "Worst element: where the largest error is, for checks that are not exactly equal.",
+        "",
+        TAG_LEGEND,
     ]
     by_area: dict[str, list[Record]] = defaultdict(list)
     for record in sorted(records, key=lambda r: r.check):

@@ -16,3 +16,17 @@ def test_report_lists_what_each_check_sees():
 
 def test_report_without_power_measurements_has_no_table():
     assert "What each check can see" not in report.render([], {}, "t")
+
+
+def test_report_has_a_summary_a_legend_and_no_arbitrary_worst_element():
+    from parity_tests import compare
+    from parity_tests.findings import Record
+
+    exact = Record("a/b/c", "DIFF", "d", "forward", "agree",
+                   compare.Comparison(True, 0.0, 0.0, "['x'][0]", ()))
+    floor = Record("a/b/d", "DIFF", "d", "forward", "agree",
+                   compare.Comparison(True, 1e-6, 0.5, "['y'][1]", ()))
+    text = report.render([exact, floor], {}, "t")
+    assert "Summary: 2 checks; 2 agree" in text and "**[BUG]**" in text
+    assert "| `a/b/c` | agrees | forward | 0.00e+00 | 0.00e+00 | - (equal) |" in text
+    assert "agrees (within the absolute floor)" in text

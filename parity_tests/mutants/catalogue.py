@@ -282,8 +282,9 @@ MUTANTS = {m.name: m for m in [
     Mutant("free-nats-per-latent", "CRITDIFF",
            "free nats clipped per latent (at free_nats / stoch) before summing",
            free_nats_per_latent),
-    Mutant("kl-stop-gradients-swapped", "CRITDIFF",
-           "dyn trains the posterior and rep the prior (stop-gradients on the wrong side)",
+    Mutant("kl-stop-gradients-swapped", "BUG",
+           "dyn trains the posterior and rep the prior (stop-gradients on the wrong side: a "
+           "gradient-flow error, named by the gradient_flow checks)",
            kl_stop_gradients_swapped),
     Mutant("twohot-wrong-space", "BUG",
            "two-hot bins are symexp(linspace) (raw space) but targets are encoded in symlog "
