@@ -3,11 +3,11 @@
 First the unmutated suite runs once as a baseline (always; there is no option to skip it): if
 it is red (an unregistered difference, a vanished registered one, a non-zero pytest exit) the
 runner stops with exit code 2, since a mutant would be credited with the suite's own failures.
-Then each mutant gets its own pytest process (`pytest parity_tests --mutant NAME`), so a
-planted mistake never leaks into the next run; `--timeout` bounds every run, the baseline
-included, and a mutant that runs out of time is "timed out" and the runner moves on. Compiled
-XLA programs are shared through JAX's persistent compilation cache, so only the mutated
-programs compile again. Prints a table (mutant, expected tag, the checks that caught it, the
+Then each mutant gets its own pytest process (`pytest parity_tests --mutant NAME`, `--jobs` at
+a time), so a planted mistake never leaks into the next run; `--timeout` bounds every run, the
+baseline included, and a mutant that runs out of time is "timed out" and the runner moves
+on. Compiled XLA programs are shared through JAX's persistent compilation cache, so only the
+mutated programs compile again. Prints a table (mutant, expected tag, the checks that caught it, the
 tag they gave, the verdict); only value differences count as catches (a mutant seen only by
 shape, key, NaN or inf mismatches is "crashed/shape only"), and a pytest exit code other than
 0 or 1 is a "suite error". Exits 0 when every mutant is "caught" with its expected tag, 1
@@ -17,6 +17,7 @@ otherwise; `--write PARITY.md` puts the table into the report.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
 import os
 import subprocess
@@ -134,29 +135,41 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=900.0, metavar="SECONDS",
                         help="wall-clock limit of each pytest run, the baseline included "
                              "(default: 900); a mutant past it is 'timed out'")
+    parser.add_argument("--jobs", type=int, default=2, metavar="N",
+                        help="mutant runs at a time (default: 2; each is its own process, and "
+                             "much of a run is single-threaded compilation and Python)")
     args = parser.parse_args(argv)
+    if args.jobs < 1 or args.timeout <= 0:
+        parser.error("--jobs must be at least 1 and --timeout positive")
     names = [n for n in args.only.split(",") if n] or list(MUTANTS)
     unknown = sorted(set(names) - set(MUTANTS))
     if unknown:
         parser.error(f"unknown mutants {unknown}; the catalogue has {', '.join(MUTANTS)}")
     registered = frozenset(check for check, known in findings.load_registry(
         findings.DEFAULT_REGISTRY).items() if known.tag != "FIXED")
-    rows, failures = [], 0
+    failures = 0
     with tempfile.TemporaryDirectory() as workdir:
         if _baseline(Path(workdir), args.timeout):
             return 2
-        for index, name in enumerate(names, 1):
+        def timed(name):
             began = time.perf_counter()
-            run = run_suite(name, Path(workdir), args.timeout)
-            verdict, diagnosis = judge(run.records, run.exit_code, MUTANTS[name].tag,
-                                       registered)
-            row = _row(name, verdict, diagnosis)
-            failures += verdict != CAUGHT
-            rows.append(row)
-            print(f"[{index}/{len(names)}] {name}: {verdict} {row[4]} "
-                  f"({time.perf_counter() - began:.0f} s)", flush=True)
-            if verdict in ("suite error", "timed out"):
-                print(run.output, file=sys.stderr, flush=True)
+            return run_suite(name, Path(workdir), args.timeout), time.perf_counter() - began
+
+        by_name = {}
+        with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+            futures = {pool.submit(timed, name): name for name in names}
+            for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
+                name = futures[future]
+                run, seconds = future.result()
+                verdict, diagnosis = judge(run.records, run.exit_code, MUTANTS[name].tag,
+                                           registered)
+                by_name[name] = _row(name, verdict, diagnosis)
+                failures += verdict != CAUGHT
+                print(f"[{done}/{len(names)}] {name}: {verdict} {by_name[name][4]} "
+                      f"({seconds:.0f} s)", flush=True)
+                if verdict in ("suite error", "timed out"):
+                    print(run.output, file=sys.stderr, flush=True)
+        rows = [by_name[name] for name in names]
     table = render(rows)
     print(table)
     if args.write:
