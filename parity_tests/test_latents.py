@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
-from parity_tests import strategies
+from parity_tests import declarations, strategies
 from reference_adapter import pieces
 
 UNIMIX = 0.01  # dyn.rssm.unimix
@@ -48,10 +48,12 @@ def test_latents_kl_values(data, official, target, parity):
     check = "latents/kl/values"
     description = "dyn and rep KL per element: summed over latents, then clipped at free nats"
     kl = parity.piece(target, "latent_kl_losses", check, "CRITDIFF", description)
+    reduction = declarations.reduction(target, "latent_kl_losses")
     post, prior, free_nats = _kl_inputs(data)
     ours = {k: np.asarray(v) for k, v in kl(post, prior, UNIMIX, free_nats).items()}
-    ref = {k: np.asarray(v) for k, v in pieces.kl_losses(post, prior, UNIMIX, free_nats).items()}
-    parity.check(check, "CRITDIFF", description, ours, ref, "elementwise")
+    ref = declarations.reduce(pieces.kl_losses(post, prior, UNIMIX, free_nats), reduction)
+    parity.check(check, "CRITDIFF", declarations.described(description, reduction), ours,
+                 {k: np.asarray(v) for k, v in ref.items()}, "elementwise")
 
 
 @pytest.mark.parametrize("term", ["dyn", "rep"], ids=["dyn", "rep"])
@@ -62,14 +64,18 @@ def test_latents_kl_gradients(term, data, official, target, parity):
     check = f"latents/kl/grad-{term}"
     description = f"d {term} / d (posterior, prior logits)"
     kl = parity.piece(target, "latent_kl_losses", check, "CRITDIFF", description)
+    reduction = declarations.reduction(target, "latent_kl_losses")
     post, prior, _ = _kl_inputs(data)
+
+    def official(a, b, unimix, free_nats):
+        return declarations.reduce(pieces.kl_losses(a, b, unimix, free_nats), reduction)
 
     def grads(fn):
         return jax.grad(lambda a, b: fn(a, b, UNIMIX, 0.0)[term].sum(), argnums=(0, 1))(
             jnp.asarray(post), jnp.asarray(prior))
 
-    parity.check(check, "CRITDIFF", description, grads(kl), grads(pieces.kl_losses),
-                 "logit-gradient")
+    parity.check(check, "CRITDIFF", declarations.described(description, reduction), grads(kl),
+                 grads(official), "logit-gradient")
 
 
 @given(logits=strategies.logits(), weights_seed=st.integers(0, 2**32 - 1))

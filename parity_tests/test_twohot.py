@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from parity_tests import strategies
+from parity_tests import declarations, strategies
 from reference_adapter import pieces
 
 BIN_COUNTS = [pytest.param(255, id="255-official"), pytest.param(5, id="5-debug"),
@@ -61,10 +61,12 @@ def test_twohot_loss(targets, seed, official, target, parity):
     # is registered with its own tag).
     check, description = "twohot/loss/targets", "loss for targets in and far outside the bins"
     loss = parity.piece(target, "twohot_loss", check, "BUG", description)
+    reduction = declarations.reduction(target, "twohot_loss")
     logits = np.random.default_rng(seed).standard_normal((len(targets), 255)).astype(np.float32)
     ours = np.asarray(loss(logits, targets))
-    ref = pieces.twohot_loss(logits, targets)
-    parity.check(check, "BUG", description, ours, ref, "elementwise")
+    ref = np.asarray(declarations.reduce(pieces.twohot_loss(logits, targets), reduction))
+    parity.check(check, "BUG", declarations.described(description, reduction), ours, ref,
+                 "elementwise")
 
 
 # The largest |target| test_twohot_is_finite_everywhere has tried in this run: each example's

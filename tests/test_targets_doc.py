@@ -17,19 +17,39 @@ PARITY_TESTS = sorted((ROOT / "parity_tests").glob("test_*.py"))
 DEFAULT_TARGET = ROOT / "parity_tests" / "targets" / "reimpl_target.py"
 TOY_TARGET = ROOT / "docs" / "toy_target.py"
 PROTOCOL = ROOT / "parity_tests" / "target.py"
+DECLARATIONS = ROOT / "parity_tests" / "declarations.py"
 NOT_PIECES = {"name"}  # a target's label in the report, not a compared piece
 PIECES_HEADING = "## Pieces"
+DECLARATIONS_HEADING = "## Declarations"
 
 
-def documented_pieces() -> set[str]:
-    """Names in the first cell of every table row of the '## Pieces' section (a row may
-    name two pieces: "| `agent_losses`, `agent_grads` | ...")."""
+def _first_cells(heading: str) -> set[str]:
+    """Names in the first cell of every table row of a section (a row may name two:
+    "| `agent_losses`, `agent_grads` | ...")."""
     text = DOCS.read_text()
-    start = text.find(f"\n{PIECES_HEADING}\n")
-    assert start >= 0, f"{DOCS.relative_to(ROOT)} has no '{PIECES_HEADING}' section"
+    start = text.find(f"\n{heading}\n")
+    assert start >= 0, f"{DOCS.relative_to(ROOT)} has no '{heading}' section"
     section = text[start + 1 :].split("\n## ", 1)[0]
     cells = re.findall(r"^\|\s*(`[^|]*)\|", section, re.MULTILINE)
     return {name for cell in cells for name in re.findall(r"`(\w+)`", cell)}
+
+
+def documented_pieces() -> set[str]:
+    return _first_cells(PIECES_HEADING)
+
+
+def documented_declarations() -> set[str]:
+    return _first_cells(DECLARATIONS_HEADING)
+
+
+def read_declarations() -> set[str]:
+    """The `NAMES` tuple of parity_tests/declarations.py: what the suite reads."""
+    tree = ast.parse(DECLARATIONS.read_text(), str(DECLARATIONS))
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name) and node.targets[0].id == "NAMES"):
+            return {element.value for element in node.value.elts}
+    raise AssertionError(f"{DECLARATIONS.relative_to(ROOT)} has no module-level NAMES")
 
 
 def _string_dicts(tree: ast.Module) -> dict[str, set[str]]:
@@ -106,7 +126,7 @@ def provided_pieces(path: Path) -> set[str]:
         if keyword.arg is not None
     }
     assert names, f"{path.relative_to(ROOT)}: make_target() passes no keyword pieces"
-    return names - NOT_PIECES
+    return names - NOT_PIECES - documented_declarations()
 
 
 def _listed(names) -> str:
@@ -173,3 +193,13 @@ def test_protocol_module_points_to_the_one_table():
         f"{PROTOCOL.relative_to(ROOT)}'s docstring restates pieces of the table: "
         f"{_listed(repeated)} (point to docs/TARGETS.md instead)"
     )
+
+
+def test_every_declaration_the_suite_reads_is_documented():
+    """Declarations (not pieces: they say how a target's pieces are to be compared) are
+    documented in their own section, and exactly those are read by the suite."""
+    documented, read = documented_declarations(), read_declarations()
+    assert documented == read, (
+        f"{DOCS.relative_to(ROOT)} '{DECLARATIONS_HEADING}' documents {_listed(documented)}; "
+        f"{DECLARATIONS.relative_to(ROOT)} NAMES reads {_listed(read)}")
+    assert not documented & documented_pieces(), "a name is both a piece and a declaration"

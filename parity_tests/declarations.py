@@ -1,0 +1,48 @@
+"""What a target declares about itself, besides the pieces it provides (docs/TARGETS.md,
+"Declarations"): plain attributes the suite reads to compare like with like, never to skip a
+check. Each reader validates its declaration and names the offender and the fix.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+# The declarations the suite reads; tests/test_targets_doc.py keeps this equal to the
+# documented ones.
+NAMES = ("reductions",)
+
+# Pieces whose real counterparts are usually batch means: the suite reduces the official
+# per-element values the same way before comparing.
+REDUCIBLE = ("twohot_loss", "latent_kl_losses")
+REDUCTIONS = {"none": None, "mean": jnp.mean, "sum": jnp.sum}
+
+
+def reduction(target, piece: str) -> str:
+    """How the target reduces `piece`'s result: "none" (per element, the default), "mean" or
+    "sum" over every element, from its `reductions = {piece: kind}` attribute."""
+    declared = getattr(target, "reductions", None) or {}
+    if not isinstance(declared, dict):
+        raise TypeError(f"target.reductions must be a dict {{piece: kind}}, got "
+                        f"{type(declared).__name__} (e.g. {{'twohot_loss': 'mean'}})")
+    unknown = sorted(set(declared) - set(REDUCIBLE))
+    if unknown:
+        raise ValueError(f"target.reductions names {', '.join(map(repr, unknown))}: only "
+                         f"{', '.join(REDUCIBLE)} may be declared reduced (every other piece "
+                         "returns per-element values)")
+    kind = declared.get(piece, "none")
+    if kind not in REDUCTIONS:
+        raise ValueError(f"target.reductions[{piece!r}] is {kind!r}: one of "
+                         f"{', '.join(map(repr, REDUCTIONS))}")
+    return kind
+
+
+def reduce(tree, kind: str):
+    """Every leaf of `tree` (numpy or traced) reduced over all its axes as declared."""
+    fn = REDUCTIONS[kind]
+    return tree if fn is None else jax.tree.map(lambda leaf: fn(jnp.asarray(leaf)), tree)
+
+
+def described(description: str, kind: str) -> str:
+    """The check's description, saying what was compared when the target reduces."""
+    return description if kind == "none" else f"{description} ({kind} over the batch, declared)"
