@@ -38,3 +38,28 @@ def textbook_lambda_return(reward, discount, mixing, value) -> np.ndarray:
             (1 - mixing[:, t]) * value[:, t + 1] + mixing[:, t] * following)
         returns[:, t] = following
     return returns
+
+
+def last_step_read(last, lam: float) -> np.ndarray:
+    """[B, T-1]: the last step whose inputs the official R[t] reads. R[t] reads steps t+1 ..
+    k, where k is the first step after t with is_last (the lambda mixing is cut there and
+    boot[k] taken) or T-1; with lam = 0 every return reads step t+1 alone."""
+    last = np.asarray(last, bool)
+    batch, length = last.shape
+    ends = np.empty((batch, length - 1), int)
+    following = np.full(batch, length - 1)
+    for t in reversed(range(length - 1)):
+        following = np.where(last[:, t + 1], t + 1, following)
+        ends[:, t] = t + 1 if lam == 0 else following
+    return ends
+
+
+def episode_end_read(last, term, lam: float) -> np.ndarray:
+    """[B, T-1] strings: what ends the stretch of steps R[t] reads: "truncation" (is_last
+    without is_terminal), "terminal", or "none" (the window or lam = 0 ends it)."""
+    last, term = np.asarray(last, bool), np.asarray(term) == 1
+    ends = last_step_read(last, lam)
+    rows = np.arange(last.shape[0])[:, None]
+    ended = last[rows, ends]
+    return np.where(ended & term[rows, ends], "terminal",
+                    np.where(ended, "truncation", "none"))
