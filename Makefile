@@ -32,7 +32,7 @@ mutants: $(REFERENCE)
 	$(BIN)/python -m parity_tests.mutants --write PARITY.md
 
 parity-report: $(REFERENCE)
-	$(BIN)/python -m pytest parity_tests -m "not slow" --parity-report PARITY.md
+	$(BIN)/python -m pytest parity_tests -m "not slow or power" --parity-report PARITY.md
 
 train: $(STAMP)
 	$(BIN)/python -m reimpl.train $(ARGS)

@@ -22,7 +22,8 @@ import jax
 import numpy as np
 import pytest
 
-from parity_tests import operating_point, tolerances
+from parity_tests import operating_point, tolerances, updates
+from reference_adapter.agent import is_trained
 
 MIN_MARGIN = 10.0
 
@@ -31,7 +32,7 @@ MIN_MARGIN = 10.0
 class Plant:
     name: str  # what is changed
     check: str  # the check that must see it
-    quantity: str  # "loss:<term>", "grad:<term>" or "train"
+    quantity: str  # "loss:<term>", "grad:<term>", "train" or "update"
     overrides: dict = field(default_factory=dict)  # official config overrides
     batch_change: str | None = None  # a key of BATCH_CHANGES
     min_margin: float = MIN_MARGIN
@@ -66,6 +67,14 @@ PLANTS = [
           batch_change="is_terminal one step early"),
     Plant("slow critic rate x2", "agent/train_step/variables", "train",
           {"slowvalue.rate": 0.04}),
+    *[Plant(name, "agent/train_step/update", "update", overrides)
+      for name, overrides in (("momentum beta1 0.8", {"opt.beta1": 0.8}),
+                              ("second moment beta2 0.99", {"opt.beta2": 0.99}),
+                              ("learning rate x1.1", {"opt.lr": 4.4e-5}),
+                              ("clipping agc 0.03", {"opt.agc": 0.03}))],
+    *[Plant(f"loss scale {term} x2", "agent/train_step/update", "update",
+            {f"loss_scales.{term}": 2 * scale})
+      for term, scale in (("rec", 1.0), ("rew", 1.0), ("dyn", 1.0), ("policy", 1.0))],
     *[Plant(f"loss scale {term} x2", "agent/train_step/variables", "train",
             {f"loss_scales.{term}": 2 * scale})
       for term, scale in (("rec", 1.0), ("rew", 1.0), ("con", 1.0), ("dyn", 1.0),
@@ -105,25 +114,54 @@ def _agent(official_agent, obs_space, act_space, overrides: dict):
     return _AGENTS[key]
 
 
+_TRAINED: dict = {}
+
+
+def _trained(official_agent, variables, batch):
+    """The optimizer state of a trained agent (parity_tests/updates.py), built once."""
+    if "variables" not in _TRAINED:
+        gradient = updates.total_gradient(official_agent, batch, variables)
+        _TRAINED["variables"] = updates.trained_optimizer(variables, gradient)
+    return _TRAINED["variables"]
+
+
 def _quantity(agent, quantity: str, variables, batch):
     kind, _, term = quantity.partition(":")
     if kind == "loss":
         return agent.losses(batch, variables=variables).losses[term]
     if kind == "grad":
         return agent.loss_grads(batch, variables=variables)[term]
+    if kind == "update":
+        new, _ = agent.train_step(batch, variables=variables)
+        return {k: v for k, v in new.items() if is_trained(k)}
     return agent.train_step(batch, variables=operating_point.mid_warmup(variables))[0]
 
 
-@pytest.mark.parametrize("plant", PLANTS, ids=[f"{p.check}:{p.name}" for p in PLANTS])
-def test_check_sees_planted_change(plant, official_agent, obs_space, act_space,
+# Train-step plants build and compile an official agent each (~30 s): they run with the slow
+# checks and in `make parity-report` (marker `power`), the loss and gradient plants everywhere.
+CASES = [pytest.param(p, id=f"{p.check}:{p.name}",
+                      marks=(pytest.mark.slow, pytest.mark.power)
+                      if p.quantity in ("train", "update") else ())
+         for p in PLANTS]
+
+
+@pytest.mark.parametrize("plant", CASES)
+def test_check_sees_planted_change(plant, parity, official_agent, obs_space, act_space,
                                    shared_variables, batch):
-    unchanged = _quantity(official_agent, plant.quantity, shared_variables, batch)
+    variables = shared_variables
+    if plant.quantity == "update":
+        variables = _trained(official_agent, shared_variables, batch)
+    unchanged = _quantity(official_agent, plant.quantity, variables, batch)
     agent = _agent(official_agent, obs_space, act_space, plant.overrides)
     planted_batch = BATCH_CHANGES[plant.batch_change](batch) if plant.batch_change else batch
-    planted = _quantity(agent, plant.quantity, shared_variables, planted_batch)
-    tolerance = tolerances.get(TOLERANCE[plant.quantity.partition(":")[0]])
-    measured = margin(planted, unchanged, tolerance)
+    planted = _quantity(agent, plant.quantity, variables, planted_batch)
+    if plant.quantity == "update":
+        measured, _ = updates.worst(updates.update_ratios(planted, unchanged, variables))
+    else:
+        tolerance = tolerances.get(TOLERANCE[plant.quantity.partition(":")[0]])
+        measured = margin(planted, unchanged, tolerance)
     print(f"\n{plant.check} <- {plant.name}: margin {measured:.3g}")
+    parity.sees(plant.check, plant.name, measured, plant.min_margin)
     assert measured >= plant.min_margin, (
         f"{plant.check} cannot see '{plant.name}': the planted change moves it only "
         f"{measured:.3g}x its tolerance (need {plant.min_margin:g}x)")
