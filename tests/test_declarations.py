@@ -55,11 +55,11 @@ REDUCED_CHECKS = ("parity_tests/test_twohot.py::test_twohot_loss",
                   "parity_tests/test_latents.py::test_latents_kl_gradients")
 
 
-# Without a declaration the same target fails all four (scalars against per-element values;
+# Without a declaration the same target fails all of them (scalars against per-element values;
 # gradients of a mean against those of a sum), as every batch-mean target did before.
 @pytest.mark.parametrize("target, outcome", [
-    ("declared", "4 passed"),
-    ("misdeclared", "4 failed"),  # a sum is not a mean: the comparison still has power
+    ("declared", "6 passed"),
+    ("misdeclared", "6 failed"),  # a sum is not a mean: the comparison still has power
 ], ids=["mean-declared", "sum-declared-mean-computed"])
 def test_batch_mean_losses_compare_like_with_like(tmp_path, target, outcome):
     run = run_parity(tmp_path, target, *REDUCED_CHECKS)
