@@ -10,7 +10,7 @@ import jax.numpy as jnp
 
 # The declarations the suite reads; tests/test_targets_doc.py keeps this equal to the
 # documented ones.
-NAMES = ("reductions",)
+NAMES = ("reductions", "follows_preset")
 
 # Pieces whose real counterparts are usually batch means: the suite reduces the official
 # per-element values the same way before comparing.
@@ -46,3 +46,13 @@ def reduce(tree, kind: str):
 def described(description: str, kind: str) -> str:
     """The check's description, saying what was compared when the target reduces."""
     return description if kind == "none" else f"{description} ({kind} over the batch, declared)"
+
+
+def follows_preset(target, presets) -> str | None:
+    """The one official preset a single-configuration target follows (its `follows_preset`
+    attribute), or None: the target states every preset."""
+    preset = getattr(target, "follows_preset", None)
+    if preset is not None and preset not in presets:
+        raise ValueError(f"target.follows_preset is {preset!r}: one of the official presets "
+                         f"{', '.join(sorted(presets))}")
+    return preset

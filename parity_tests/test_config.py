@@ -7,13 +7,21 @@ A target states its configurable values with `official_config(preset)`, and may 
 with `fixed_config()`, the official keys its code fixes (one implemented choice, no setting).
 Those are reported as fixed in code, not counted as compared values, and still fail the check
 when the official preset asks for another choice.
+
+`config/<preset>` compares the keys the target states; the official keys it states neither way
+are one check of their own, `config/not-stated` ([TOCHECK]: the suite cannot compare them), so
+a target's real differences do not drown among keys it leaves out. A target with a single
+configuration declares the official preset it follows (`follows_preset`, docs/TARGETS.md
+"Declarations"): only that preset is compared, and the others are reported as not provided.
 """
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
-from parity_tests import operating_point
+from parity_tests import declarations, operating_point
 from reference_adapter.official_config import PRESETS, make_config
 
 TOP_LEVEL_IGNORED = {"seed", "report_length", "replica", "replicas", "report",
@@ -40,29 +48,49 @@ def _official(preset: str):
 
 
 def _problems(ours: dict, fixed: dict, ref: dict) -> list[str]:
+    """Differences in what the target states: configurable values, fixed choices, and keys
+    stated both ways. Keys stated neither way are `_not_stated`."""
     both = sorted(ours.keys() & fixed.keys() & ref.keys())
-    missing = sorted(ref.keys() - ours.keys() - fixed.keys())
     differing = sorted(k for k in ref.keys() & ours.keys() if ours[k] != ref[k])
     fixed_differing = sorted(k for k in (ref.keys() & fixed.keys()) - ours.keys()
                              if fixed[k] != ref[k])
     return ([f"{k}: ours {ours[k]!r}, official {ref[k]!r}" for k in differing]
             + [f"{k}: fixed in the target's code to {fixed[k]!r}, official {ref[k]!r}"
                for k in fixed_differing]
-            + [f"{k}: stated both as configurable and as fixed in code" for k in both]
-            + [f"{k}: not stated by the target (official {ref[k]!r})" for k in missing])
+            + [f"{k}: stated both as configurable and as fixed in code" for k in both])
+
+
+def _not_stated(ours: dict, fixed: dict, ref: dict) -> dict[str, object]:
+    """Official keys the target states neither as configurable nor as fixed: {key: official}."""
+    return {k: ref[k] for k in sorted(ref.keys() - ours.keys() - fixed.keys())}
 
 
 COMPARED = [*sorted(PRESETS), operating_point.PRESET]
 
 
+def _stated(target, preset: str):
+    ours_fn = target.official_config
+    fixed_fn = getattr(target, "fixed_config", None)  # optional: not every target fixes keys
+    ref = {k: v for k, v in _flatten(_official(preset)).items() if k not in TOP_LEVEL_IGNORED}
+    return ours_fn(preset), (fixed_fn() if fixed_fn else {}), ref
+
+
+def _compared_presets(target) -> list[str]:
+    followed = declarations.follows_preset(target, PRESETS)
+    return COMPARED if followed is None else [followed]
+
+
 @pytest.mark.parametrize("preset", COMPARED, ids=COMPARED)
 def test_config_preset_matches_official(preset, official, target, parity):
     check = f"config/{preset}"
-    description = f"every key of the {preset!r} preset against {SOURCE}"
-    ours_fn = parity.piece(target, "official_config", check, "CONFIG", description)
-    fixed_fn = getattr(target, "fixed_config", None)  # optional: not every target fixes keys
-    ours, fixed = ours_fn(preset), (fixed_fn() if fixed_fn else {})
-    ref = {k: v for k, v in _flatten(_official(preset)).items() if k not in TOP_LEVEL_IGNORED}
+    description = f"every key of the {preset!r} preset the target states against {SOURCE}"
+    parity.piece(target, "official_config", check, "CONFIG", description)
+    followed = declarations.follows_preset(target, PRESETS)
+    if followed is not None and preset != followed:
+        # A single-configuration target has no statement of this preset: not provided.
+        parity.piece(SimpleNamespace(), "official_config", check, "CONFIG",
+                     f"{description} (the target follows {followed!r} only)")
+    ours, fixed, ref = _stated(target, preset)
     problems = _problems(ours, fixed, ref)
     compared = ref.keys() & ours.keys()
     fixed_keys = sorted((ref.keys() & fixed.keys()) - ours.keys())
@@ -70,4 +98,29 @@ def test_config_preset_matches_official(preset, official, target, parity):
     if fixed_keys:
         measured += (f"; {len(fixed_keys)} keys fixed in the target's code (not configurable), "
                      f"all at the official choice: {', '.join(fixed_keys)}")
-    parity.verdict(check, "CONFIG", description, not problems, "; ".join(problems), measured)
+    unstated = _not_stated(ours, fixed, ref)
+    if unstated:
+        measured += f"; {len(unstated)} keys not stated (config/not-stated)"
+    detail = f"{len(problems)} of the {len(compared) + len(fixed_keys)} stated keys differ: "
+    parity.verdict(check, "CONFIG", description, not problems, detail + "; ".join(problems),
+                   measured)
+
+
+def test_config_states_every_official_key(official, target, parity):
+    check = "config/not-stated"
+    presets = _compared_presets(target)
+    description = (f"official keys of {', '.join(presets)} the target states neither as "
+                   "configurable nor as fixed in code")
+    parity.piece(target, "official_config", check, "TOCHECK", description)
+    unstated = {preset: _not_stated(*_stated(target, preset)) for preset in presets}
+    keys = sorted({key for missing in unstated.values() for key in missing})
+    lines = []
+    for key in keys:
+        values = {preset: missing[key] for preset, missing in unstated.items() if key in missing}
+        shown = set(map(repr, values.values()))
+        official_value = shown.pop() if len(shown) == 1 else ", ".join(
+            f"{preset} {value!r}" for preset, value in values.items())
+        lines.append(f"{key} (official {official_value})")
+    parity.verdict(check, "TOCHECK", description, not keys,
+                   f"{len(keys)} official keys not stated: {'; '.join(lines)}",
+                   f"every official key of {len(presets)} presets stated")
