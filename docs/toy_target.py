@@ -3,8 +3,9 @@
 docs/toy_agent.py is the implementation (it stands for your code: textbook time indices,
 first-release two-hot, KL averaged over latents, a policy with unimix); this file is all the
 suite needs from its author. Each piece takes the suite's inputs in the OFFICIAL conventions,
-converts them to the toy's (the reward shift below), calls the toy's own code and returns what
-the toy has, in the official layout. `jax.jacrev` of the whole conversion gives the gradients
+converts them to the toy's (the reward shift below, with the suite's conversions from
+parity_tests/wrappers.py), calls the toy's own code and returns what the toy has, in the
+official layout. `jax.jacrev` of the whole conversion gives the gradients
 with respect to the official-layout outputs. Keys left out of a result are reported as not
 provided (here `value_target`: the toy's critic target is `ret`, compared already).
 
@@ -22,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from docs import toy_agent as toy
+from parity_tests import wrappers
 
 # The suite's operating point ("parity") keeps the official loss hyperparameters, which are
 # the toy's defaults; its network sizes do not concern these pieces.
@@ -41,16 +43,19 @@ def _config(preset: str) -> toy.ToyConfig:
 
 def lambda_return(last, term, rew, val, boot, disc, lam):
     """Official layout -> textbook: the reward, terminal flag and episode end of the action
-    taken at t sit at index t + 1 in the official arrays; an episode end cuts the mixing."""
+    taken at t sit at index t + 1 in the official arrays; an episode end cuts the mixing
+    (the suite's shift, parity_tests/wrappers.py)."""
     last, term, rew, boot = (jnp.asarray(x, jnp.float32) for x in (last, term, rew, boot))
-    return toy.lambda_return(rew[:, 1:], boot, (1 - term[:, 1:]) * disc, lam * (1 - last[:, 1:]))
+    steps = wrappers.textbook_returns_inputs(last, term, rew, boot, disc, lam)
+    return toy.lambda_return(steps["reward"], steps["value"], steps["discount"], steps["mixing"])
 
 
 def _imagination(config, data, retnorm):
     # The official reward[t] arrived with imagined state t; the toy's rewards[t] is for the
     # action taken in state t, so it is reward[t + 1]. Continuations belong to states in both.
     losses, normaliser = toy.actor_critic_losses(
-        data["policy_logits"], data["action"], data["reward"][:, 1:], data["con"],
+        data["policy_logits"], data["action"], wrappers.shift_to_textbook(data["reward"]),
+        data["con"],
         data["value_logits"], data["slowvalue_logits"], retnorm, config)
     return {**losses, "retnorm": normaliser}
 
@@ -59,9 +64,10 @@ def _replay(config, data):
     # Textbook transition t carries the reward and flags of the state it leads to (t + 1);
     # it is valid unless state t ended its episode (then t + 1 starts the next one).
     last, term = (data[k].astype(jnp.float32) for k in ("is_last", "is_terminal"))
+    reward, term_next, last_next = map(wrappers.shift_to_textbook, (data["reward"], term, last))
     return toy.replay_value_loss(
-        data["reward"][:, 1:], term[:, 1:], last[:, 1:], 1 - last[:, :-1], data["boot"],
-        data["value_logits"], data["slowvalue_logits"], config)
+        reward, term_next, last_next, 1 - last[:, :-1], data["boot"], data["value_logits"],
+        data["slowvalue_logits"], config)
 
 
 def _world_model(config, data):
