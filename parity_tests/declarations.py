@@ -10,7 +10,7 @@ import jax.numpy as jnp
 
 # The declarations the suite reads; tests/test_targets_doc.py keeps this equal to the
 # documented ones.
-NAMES = ("reductions", "follows_preset")
+NAMES = ("reductions", "follows_preset", "replay_sequence_start", "replay_capacity")
 
 # Pieces whose real counterparts are usually batch means: the suite reduces the official
 # per-element values the same way before comparing.
@@ -56,3 +56,27 @@ def follows_preset(target, presets) -> str | None:
         raise ValueError(f"target.follows_preset is {preset!r}: one of the official presets "
                          f"{', '.join(sorted(presets))}")
     return preset
+
+
+# How a replayed sequence's first step is treated: the official replay marks it is_first, so
+# the world model resets there; an implementation that starts every replayed sequence from its
+# initial state needs no mark.
+SEQUENCE_STARTS = ("is_first", "initial_state")
+
+
+def replay_sequence_start(target) -> str:
+    start = getattr(target, "replay_sequence_start", None) or "is_first"
+    if start not in SEQUENCE_STARTS:
+        raise ValueError(f"target.replay_sequence_start is {start!r}: one of "
+                         f"{', '.join(map(repr, SEQUENCE_STARTS))}")
+    return start
+
+
+def replay_capacity(target) -> int | None:
+    """The steps the target's replay keeps, all envs together (None: not declared)."""
+    capacity = getattr(target, "replay_capacity", None)
+    if capacity is not None and (isinstance(capacity, bool) or not isinstance(capacity, int)
+                                 or capacity < 1):
+        raise ValueError(f"target.replay_capacity is {capacity!r}: a positive int, the steps "
+                         "its replay keeps over all envs")
+    return capacity

@@ -168,10 +168,16 @@ def policy_samples(obs_space, act_space, preset_name, variables, obs, keys):
     return fn(agent_lib.from_official(agent, variables).params, obs, keys)
 
 
+# Steps the replay keeps over all envs (declared as replay_capacity): smaller than the suite's
+# stream, so its rings wrap and evict, as in training.
+REPLAY_CAPACITY = 800
+
+
 def replay_sequences(stream, batch_size, length, key):
-    """Write `stream` {key: [E, T, ...]} into the replay, then sample sequences [B, L, ...]."""
+    """Write `stream` {key: [E, T, ...]} into a replay of REPLAY_CAPACITY steps (one ring per
+    env), then sample sequences [B, L, ...]."""
     example = {k: jnp.asarray(v[:, 0]) for k, v in stream.items()}
-    memory = replay.init_replay(example, stream["is_first"].shape[1])
+    memory = replay.init_replay(example, REPLAY_CAPACITY // stream["is_first"].shape[0])
     memory = replay.extend(memory, {k: jnp.swapaxes(jnp.asarray(v), 0, 1)
                                     for k, v in stream.items()})
     return replay.sample(memory, key, batch_size, length)
@@ -211,5 +217,6 @@ def make_target() -> SimpleNamespace:
         policy_rollout=policy_rollout,
         policy_samples=policy_samples,
         replay_sequences=replay_sequences,
+        replay_capacity=REPLAY_CAPACITY,
         update_schedule=update_schedule,
     )
