@@ -161,11 +161,19 @@ def policy_rollout(obs_space, act_space, preset_name, variables, obs):
     return fn(agent_lib.from_official(agent, variables).params, obs)
 
 
-def policy_samples(obs_space, act_space, preset_name, variables, obs, keys):
-    """One policy step from the initial carry per key: latent one-hots [N, 1, S, C] and
-    actions {key: [N, 1, ...]}."""
+# The reimpl's layers that produce the posterior and the policy logits (official names).
+UNIFORM_SITES = ("dyn/obslogit/", "pol/head/")
+
+
+def uniform_policy_samples(obs_space, act_space, preset_name, obs, keys):
+    """One policy step from the initial carry per key, from the reimpl's own initial
+    parameters with the posterior and policy logit layers zeroed (both sites uniform): latent
+    one-hots [N, 1, S, C] and actions {key: [N, 1, ...]}."""
     agent, fn = _policy_fn(tuple(obs_space.items()), tuple(act_space.items()), preset_name)
-    return fn(agent_lib.from_official(agent, variables).params, obs, keys)
+    params = agent_lib.init(agent, jax.random.key(0)).params
+    params = {k: jnp.zeros_like(v) if k.startswith(UNIFORM_SITES) else v
+              for k, v in params.items()}
+    return fn(params, obs, keys)
 
 
 # Steps the replay keeps over all envs (declared as replay_capacity): smaller than the suite's
@@ -215,7 +223,7 @@ def make_target() -> SimpleNamespace:
         agent_grads=agent_grads,
         train_step=train_step,
         policy_rollout=policy_rollout,
-        policy_samples=policy_samples,
+        uniform_policy_samples=uniform_policy_samples,
         replay_sequences=replay_sequences,
         replay_capacity=REPLAY_CAPACITY,
         update_schedule=update_schedule,
