@@ -6,7 +6,9 @@ change at step t of trajectory b reaches output step s. Both sides run on the sa
 (parity_tests/network_outputs.py) through the architecture-free pieces, so no weights are
 shared. A target whose pattern is the official one shifted by k steps reads that input k steps
 late (or early): a time-index [BUG], named as such. Any other difference in the pattern (a
-dependency missing or added) is reported as [CRITDIFF] with the first (t, s) that differs.
+dependency missing or added: another flag read, a weight left out) is not a time index; it is
+reported as [TOCHECK] with the first (t, s) that differs, and the value checks of the same
+quantity give it its severity.
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ def diagnose(ours: np.ndarray, official: np.ndarray, name: str, output: str):
                 f"time index: {name}[t] acts on {output} as the official {name}[t{k:+d}] does "
                 f"(the target uses each {name} {abs(k)} step(s) {when})")
     b, t, s = np.argwhere(ours != official)[0]
-    return False, "CRITDIFF", (
+    return False, "TOCHECK", (
         f"not a time shift: {name}[{t}] {'reaches' if ours[b, t, s] else 'misses'} "
         f"{output}[{s}] in trajectory {b}, where the official "
         f"{'does not' if ours[b, t, s] else 'does'}")

@@ -30,5 +30,5 @@ def test_textbook_rewards_are_a_time_index_bug():
 
 def test_missing_dependency_is_not_called_a_time_index():
     agrees, tag, detail = diagnose(np.zeros_like(_official()), _official(), "con", "weight")
-    assert not agrees and tag == "CRITDIFF"
+    assert not agrees and tag == "TOCHECK"
     assert "not a time shift" in detail
