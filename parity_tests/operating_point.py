@@ -100,6 +100,11 @@ def shared_variables(variables: dict[str, np.ndarray],
     return {**variables, **params, **state}
 
 
+def retnorm_state() -> dict[str, float]:
+    """RETNORM as the {lo, hi} state the architecture-free pieces take."""
+    return {name.split("/")[1]: value for name, value in RETNORM.items()}
+
+
 def mid_warmup(variables: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Half-way through the learning-rate warmup, so an official update is not the exact zero
     of step 0 (the official warmup starts from a learning rate of 0)."""

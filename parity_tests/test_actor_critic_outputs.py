@@ -69,7 +69,7 @@ def official_results(official_agent, shared_variables, imag_inputs, repl_inputs)
 def target_results(target, preset_name, imag_inputs, repl_inputs):
     imag = getattr(target, "imagination_loss", None)
     repl = getattr(target, "replay_loss", None)
-    retnorm = {k.split("/")[1]: v for k, v in operating_point.RETNORM.items()}
+    retnorm = operating_point.retnorm_state()
     return {"imag": imag and imag(preset_name, imag_inputs, retnorm),
             "repl": repl and repl(preset_name, repl_inputs)}
 

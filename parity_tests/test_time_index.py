@@ -103,7 +103,7 @@ def test_time_index(check, target, parity, preset_name, official_agent, shared_v
                     inputs):
     part, name, output, how = PROBES[check]
     description = f"which {output} steps a change of {name} at step t reaches"
-    retnorm = {k.split("/")[1]: v for k, v in operating_point.RETNORM.items()}
+    retnorm = operating_point.retnorm_state()
     if part == "imag":
         piece = parity.piece(target, "imagination_loss", check, "BUG", description)
         ours = lambda data: piece(preset_name, data, retnorm)  # noqa: E731

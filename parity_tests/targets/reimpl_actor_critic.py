@@ -25,7 +25,8 @@ from reference_adapter.actor_critic import (
 from reimpl import distributions, losses, normalize
 
 
-def _twohot(logits):
+def twohot(logits):
+    """The reimpl's two-hot output over its symexp bins for logits [..., bins]."""
     logits = jnp.asarray(logits, jnp.float32)
     return distributions.TwoHot(logits, distributions.symexp_bins(logits.shape[-1]))
 
@@ -34,13 +35,13 @@ def _imag(config, inputs, retnorm):
     state = normalize.init()
     state = state.replace(lo=retnorm["lo"], hi=retnorm["hi"])
     policy = distributions.Categorical(inputs["policy_logits"])
-    value = _twohot(inputs["value_logits"])
+    value = twohot(inputs["value_logits"])
 
     def call(policy, value, **overrides):
         kwargs = {**vars(config.imag_loss), **overrides}
         return losses.imag_loss(
             {"action": inputs["action"]}, inputs["reward"], inputs["con"], {"action": policy},
-            value, _twohot(inputs["slowvalue_logits"]), state, normalize.init(),
+            value, twohot(inputs["slowvalue_logits"]), state, normalize.init(),
             normalize.init(), True, contdisc=config.contdisc, horizon=config.horizon,
             retnorm_config=config.retnorm, valnorm_config=config.valnorm,
             advnorm_config=config.advnorm, **kwargs)
@@ -59,13 +60,13 @@ def _imag(config, inputs, retnorm):
 
 
 def _repl(config, inputs):
-    value = _twohot(inputs["value_logits"])
+    value = twohot(inputs["value_logits"])
 
     def call(value, **overrides):
         kwargs = {**vars(config.repl_loss), **overrides}
         return losses.repl_loss(
             inputs["is_last"], inputs["is_terminal"], inputs["reward"], inputs["boot"], value,
-            _twohot(inputs["slowvalue_logits"]), normalize.init(), True,
+            twohot(inputs["slowvalue_logits"]), normalize.init(), True,
             horizon=config.horizon, valnorm_config=config.valnorm, **kwargs)
 
     terms, _, outs, _ = call(value)

@@ -13,15 +13,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from parity_tests.targets import reimpl_actor_critic, reimpl_config, reimpl_world_model
+from parity_tests.targets.reimpl_actor_critic import twohot
 from reimpl import agent as agent_lib
 from reimpl import distributions, loop, parameters, replay, returns, rssm, world_model
 from reimpl.config import RSSMConfig
 from reimpl.replay_context import apply_replay_context
-
-
-def _twohot(logits):
-    logits = jnp.asarray(logits, jnp.float32)
-    return distributions.TwoHot(logits, distributions.symexp_bins(logits.shape[-1]))
 
 
 def latent_kl_losses(post, prior, unimix, free_nats):
@@ -205,8 +201,8 @@ def make_target() -> SimpleNamespace:
         fixed_config=reimpl_config.fixed_config,
         lambda_return=returns.lambda_return,
         twohot_bins=distributions.symexp_bins,
-        twohot_pred=lambda logits: _twohot(logits).pred(),
-        twohot_loss=lambda logits, target: _twohot(logits).loss(jnp.asarray(target)),
+        twohot_pred=lambda logits: twohot(logits).pred(),
+        twohot_loss=lambda logits, target: twohot(logits).loss(jnp.asarray(target)),
         latent_probs=lambda logits, unimix: jnp.exp(
             rssm.latent_dist(logits, unimix).output.dist.logits),
         latent_entropy=lambda logits, unimix: rssm.latent_dist(logits, unimix).entropy(),

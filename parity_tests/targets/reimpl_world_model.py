@@ -11,15 +11,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from parity_tests.targets import reimpl_config
+from parity_tests.targets import reimpl_actor_critic, reimpl_config
 from reference_adapter.world_model_terms import OUTPUTS
 from reimpl import decoder, distributions, rssm, world_model
 from reimpl.spaces import image_obs_space
 
 
 def _terms(config, data):
-    reward = distributions.TwoHot(data["reward_logits"],
-                                  distributions.symexp_bins(data["reward_logits"].shape[-1]))
+    reward = reimpl_actor_critic.twohot(data["reward_logits"])
     continuation = distributions.Binary(data["con_logit"])
     recons = {"image": decoder.image_distribution(data["image_logits"])}
     obs_space = {"image": image_obs_space(data["image"].shape[2])["image"]}
