@@ -77,10 +77,7 @@ def latent_entropy(logits, unimix):
 
 def latent_sample(logits, unimix, key):
     probs = latent_probs(logits, unimix)
-    if key is None:
-        index = jnp.argmax(probs, -1)
-    else:
-        index = jax.random.categorical(key, jnp.log(probs), -1)
+    index = jax.random.categorical(key, jnp.log(probs), -1)
     return jax.nn.one_hot(index, logits.shape[-1]) + probs - sg(probs)
 
 

@@ -96,14 +96,16 @@ def kl_losses(post_logits, prior_logits, unimix: float, free_nats: float):
 def _kl_losses_eager(post_logits, prior_logits, unimix: float, free_nats: float):
     """The dyn and rep terms of the official `RSSM.loss` for given logits: KL with the
     stop-gradients on the posterior (dyn) or the prior (rep), summed over the stoch axis,
-    then clipped below at free_nats."""
+    then clipped below at free_nats only when free_nats is non-zero (`if self.free_nats:`)."""
     sg = jax.lax.stop_gradient
 
     def terms(post, prior):
         dist = _rssm(float(unimix))._dist
         dyn = dist(sg(post)).kl(dist(prior))
         rep = dist(post).kl(dist(sg(prior)))
-        return {"dyn": jax.numpy.maximum(dyn, free_nats), "rep": jax.numpy.maximum(rep, free_nats)}
+        if free_nats:
+            dyn, rep = jax.numpy.maximum(dyn, free_nats), jax.numpy.maximum(rep, free_nats)
+        return {"dyn": dyn, "rep": rep}
 
     return _in_context(terms, post_logits, prior_logits)
 

@@ -225,6 +225,19 @@ def is_last_as_terminal_in_replay(patch):
                repl_loss(last, last, *args, **kwargs))
 
 
+def replay_bootstrap_from_critic(patch):
+    # The replayed lambda returns bootstrap from the critic's own prediction at each replayed
+    # step instead of the return imagined from it: a critic trained on replay returns alone.
+    def from_critic(repl_loss):
+        def bootstrapped(last, term, rew, boot, value, *args, **kwargs):
+            return repl_loss(last, term, rew, jax.lax.stop_gradient(value.pred()), value,
+                             *args, **kwargs)
+
+        return bootstrapped
+
+    _call_site(patch, "repl_loss", from_critic)
+
+
 def replay_rewards_one_step_late(patch):
     def late(repl_loss):
         def shifted(last, term, rew, *args, **kwargs):
@@ -316,6 +329,10 @@ MUTANTS = {m.name: m for m in [
     Mutant("is-last-as-terminal-in-replay", "CRITDIFF",
            "replay value loss given is_last as is_terminal: truncations end the return "
            "without bootstrap", is_last_as_terminal_in_replay),
+    Mutant("replay-bootstrap-from-critic", "CRITDIFF",
+           "replayed returns bootstrap from the critic's own value at each replayed step, "
+           "not from the return imagined from it (a critic trained on replay returns alone)",
+           replay_bootstrap_from_critic),
     Mutant("replay-rewards-one-step-late", "BUG",
            "replayed rewards shifted one step later at the replay loss call site (textbook "
            "reward[t] read as official reward[t+1])", replay_rewards_one_step_late),

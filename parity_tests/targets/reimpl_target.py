@@ -25,8 +25,7 @@ def latent_kl_losses(post, prior, unimix, free_nats):
 
 
 def latent_sample(logits, unimix, key):
-    dist = rssm.latent_dist(jnp.asarray(logits, jnp.float32), unimix)
-    return dist.pred() if key is None else dist.sample(key)
+    return rssm.latent_dist(jnp.asarray(logits, jnp.float32), unimix).sample(key)
 
 
 @functools.cache
