@@ -30,6 +30,7 @@ test-slow: $(REFERENCE)
 
 mutants: $(REFERENCE)
 	$(BIN)/python -m parity_tests.mutants --write PARITY.md
+	$(BIN)/python -m parity_tests.mutants --architecture-free --write PARITY.md
 
 parity-report: $(REFERENCE)
 	$(BIN)/python -m pytest parity_tests -m "not slow or power" --parity-report PARITY.md

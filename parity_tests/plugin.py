@@ -98,8 +98,9 @@ def pytest_sessionfinish(session, exitstatus):
 
     text = report.render(recorder.records, recorder.registry, recorder.target, recorder.sight)
     old = Path(path).read_text() if Path(path).exists() else ""
-    if report.section_of(old):
-        text = report.with_section(text, report.section_of(old))
+    for name in report.MUTANT_SECTIONS:
+        if report.section_of(old, name):
+            text = report.with_section(text, report.section_of(old, name), name)
     Path(path).write_text(text)
     print(f"\nparity report written to {path} ({len(recorder.records)} checks)")
 

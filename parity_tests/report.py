@@ -146,19 +146,26 @@ def render(records: list[Record], registry: dict[str, Known], target: str,
 
 # The mutant table is produced by `python -m parity_tests.mutants --write PARITY.md`, a
 # different run: regenerating the findings keeps it.
-SECTION_START, SECTION_END = "<!-- mutants:start -->", "<!-- mutants:end -->"
+# The sections `python -m parity_tests.mutants` writes: the catalogue against the reimpl
+# target, and the architecture-free mutants against the reimpl through those pieces alone.
+MUTANT_SECTIONS = ("mutants", "mutants-architecture-free")
 
 
-def section_of(text: str) -> str | None:
-    """The marked mutant section of a report, markers included, or None."""
-    if SECTION_START not in text or SECTION_END not in text:
+def markers(name: str) -> tuple[str, str]:
+    return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+
+
+def section_of(text: str, name: str) -> str | None:
+    """The section `name` of a report, markers included, or None."""
+    start, end = markers(name)
+    if start not in text or end not in text:
         return None
-    return text[text.index(SECTION_START):text.index(SECTION_END) + len(SECTION_END)]
+    return text[text.index(start):text.index(end) + len(end)]
 
 
-def with_section(text: str, section: str) -> str:
-    """`text` with its mutant section replaced by `section` (appended if it has none)."""
-    old = section_of(text)
+def with_section(text: str, section: str, name: str) -> str:
+    """`text` with its section `name` replaced by `section` (appended if it has none)."""
+    old = section_of(text, name)
     if old is not None:
         return text.replace(old, section)
     return text.rstrip("\n") + "\n\n" + section + "\n"

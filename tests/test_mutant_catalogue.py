@@ -56,9 +56,12 @@ def test_every_check_area_has_a_level():
     assert level("agent/loss/policy") == 1 and level("agent/train_step/variables") == 2
 
 
-def test_report_keeps_the_mutant_section():
-    section = f"{report.SECTION_START}\ntable\n{report.SECTION_END}"
-    text = report.with_section("# PARITY\n", section)
-    assert report.section_of(text) == section
-    replaced = report.with_section(text, section.replace("table", "new"))
-    assert "new" in replaced and "table" not in replaced
+def test_report_keeps_each_mutant_section_apart():
+    first, second = report.MUTANT_SECTIONS
+    section = "{}\ntable\n{}".format(*report.markers(first))
+    other = "{}\nother\n{}".format(*report.markers(second))
+    text = report.with_section(report.with_section("# PARITY\n", section, first), other, second)
+    assert report.section_of(text, first) == section
+    assert report.section_of(text, second) == other
+    replaced = report.with_section(text, section.replace("table", "new"), first)
+    assert "new" in replaced and "table" not in replaced and "other" in replaced

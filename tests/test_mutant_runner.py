@@ -99,4 +99,28 @@ def test_help_documents_every_option(capsys):
     with pytest.raises(SystemExit):
         runner.main(["--help"])
     text = capsys.readouterr().out
-    assert all(option in text for option in ("--only", "--write", "--timeout", "baseline"))
+    assert all(option in text for option in (
+        "--only", "--write", "--timeout", "--architecture-free", "baseline"))
+
+
+def test_architecture_free_runs_the_marked_mutants_against_a_target_without_weight_pieces(
+        tmp_path):
+    from parity_tests.targets import reimpl_outputs_target, reimpl_target
+
+    marked = runner.selected("", architecture_free=True)
+    assert "replay-bootstrap-from-critic" in marked and "shared-key" not in marked
+    assert runner.selected("", architecture_free=False) == list(runner.MUTANTS)
+    assert runner.selected("kl-mean", architecture_free=True) == ["kl-mean"]
+    full, free = vars(reimpl_target.make_target()), vars(reimpl_outputs_target.make_target())
+    assert set(full) - set(free) == set(reimpl_outputs_target.WEIGHT_PIECES)
+    assert {"imagination_loss", "replay_loss", "world_model_terms"} <= set(free)
+
+    seen = {}
+
+    def fake(command, timeout, **kwargs):
+        seen["command"] = command
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    runner.run_suite(None, tmp_path, 900, runner.ARCHITECTURE_FREE_TARGET, runner=fake)
+    assert seen["command"][seen["command"].index("--target") + 1] == (
+        runner.ARCHITECTURE_FREE_TARGET)

@@ -12,6 +12,12 @@ tag they gave, the verdict); only value differences count as catches (a mutant s
 shape, key, NaN or inf mismatches is "crashed/shape only"), and a pytest exit code other than
 0 or 1 is a "suite error". Exits 0 when every mutant is "caught" with its expected tag, 1
 otherwise; `--write PARITY.md` puts the table into the report.
+
+`--architecture-free` runs the mutants planted in the code the architecture-free pieces run
+(actor-critic and world-model losses on network outputs and their call sites) against the
+reimpl wrapped through those pieces alone (`parity_tests.targets.reimpl_outputs_target`: no
+piece that loads the official weights), baseline included, and writes its own table: each
+must be caught, with its tag, by checks any implementation can run.
 """
 
 from __future__ import annotations
@@ -30,12 +36,14 @@ from datetime import date
 from pathlib import Path
 
 from parity_tests import findings, report
+from parity_tests.target import DEFAULT_TARGET
 from parity_tests.mutants.catalogue import MUTANTS
 from parity_tests.mutants.diagnosis import CAUGHT, Diagnosis, baseline_problems, judge
 
 # Tests that do not involve the target (the adapter against itself) cannot see a mutant.
 IGNORED = ("parity_tests/test_adapter.py", "parity_tests/test_power.py")
 SHOWN_CHECKS = 4
+ARCHITECTURE_FREE_TARGET = "parity_tests.targets.reimpl_outputs_target:make_target"
 
 
 def _environment() -> dict[str, str]:
@@ -53,12 +61,12 @@ class SuiteRun:
     output: str  # the tail of pytest's output, for errors
 
 
-def run_suite(mutant: str | None, workdir: Path, timeout: float,
+def run_suite(mutant: str | None, workdir: Path, timeout: float, target: str = DEFAULT_TARGET,
               runner: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> SuiteRun:
     """One pytest process against `mutant` (None: the unmutated baseline)."""
     out = workdir / f"{mutant or 'baseline'}.json"
     command = [sys.executable, "-m", "pytest", "parity_tests", "-m", "not slow", "-q",
-               "-p", "no:cacheprovider", "--findings-json", str(out),
+               "-p", "no:cacheprovider", "--findings-json", str(out), "--target", target,
                *(f"--ignore={path}" for path in IGNORED),
                *(("--mutant", mutant) if mutant else ())]
     try:
@@ -101,20 +109,40 @@ def _revision() -> str:
     return result.stdout.strip() or "unknown revision"
 
 
-def splice(path: Path, table: str) -> None:
-    """Put the table into the report's mutant section."""
-    section = (f"{report.SECTION_START}\n## Mutants\n\nThe suite run against planted "
-               f"mistakes (`make mutants`; catalogue in `parity_tests/mutants/catalogue.py`), "
-               f"{date.today().isoformat()} at {_revision()}. A mutant earns the tag of the "
-               f"most specific checks that caught it (`parity_tests/mutants/diagnosis.py`)."
-               f"\n\n{table}\n{report.SECTION_END}")
-    path.write_text(report.with_section(path.read_text() if path.exists() else "", section))
+HEADINGS = {
+    "mutants": ("Mutants", "The suite run against planted mistakes (`make mutants`; catalogue "
+                "in `parity_tests/mutants/catalogue.py`)"),
+    "mutants-architecture-free": (
+        "Mutants caught without shared weights",
+        "The agent-level mutants against the reimpl wrapped as if it had its own architecture "
+        "(`python -m parity_tests.mutants --architecture-free`, run by `make mutants`: target "
+        f"`{ARCHITECTURE_FREE_TARGET}`, every piece except those that load the official "
+        "weights)"),
+}
 
 
-def _baseline(workdir: Path, timeout: float) -> int:
+def splice(path: Path, table: str, name: str = "mutants") -> None:
+    """Put the table into the report's section `name` (one of report.MUTANT_SECTIONS)."""
+    heading, intro = HEADINGS[name]
+    start, end = report.markers(name)
+    section = (f"{start}\n## {heading}\n\n{intro}, {date.today().isoformat()} at "
+               f"{_revision()}. A mutant earns the tag of the most specific checks that caught "
+               f"it (`parity_tests/mutants/diagnosis.py`).\n\n{table}\n{end}")
+    path.write_text(report.with_section(path.read_text() if path.exists() else "", section,
+                                        name))
+
+
+def selected(only: str, architecture_free: bool) -> list[str]:
+    """The mutants to run: those named in `only` (comma-separated), else the whole catalogue,
+    or with `architecture_free` the mutants marked so."""
+    return [n for n in only.split(",") if n] or [
+        name for name, m in MUTANTS.items() if m.architecture_free or not architecture_free]
+
+
+def _baseline(workdir: Path, timeout: float, target: str) -> int:
     """Run the unmutated suite; 0 when it is green, else 2 after saying why."""
     began = time.perf_counter()
-    run = run_suite(None, workdir, timeout)
+    run = run_suite(None, workdir, timeout, target)
     problems = baseline_problems(run.records, run.exit_code)
     print(f"[baseline] unmutated suite: {'red' if problems else 'green'} "
           f"({time.perf_counter() - began:.0f} s)", flush=True)
@@ -130,7 +158,11 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m parity_tests.mutants", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default="", metavar="NAMES",
-                        help="comma-separated mutant names (default: the whole catalogue)")
+                        help="comma-separated mutant names (default: the whole catalogue, or "
+                             "with --architecture-free the mutants marked architecture_free)")
+    parser.add_argument("--architecture-free", action="store_true",
+                        help="run against the reimpl through the architecture-free pieces "
+                             f"alone ({ARCHITECTURE_FREE_TARGET}) and write that table")
     parser.add_argument("--write", metavar="REPORT", help="put the table into this PARITY.md")
     parser.add_argument("--timeout", type=float, default=900.0, metavar="SECONDS",
                         help="wall-clock limit of each pytest run, the baseline included "
@@ -141,7 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.jobs < 1 or args.timeout <= 0:
         parser.error("--jobs must be at least 1 and --timeout positive")
-    names = [n for n in args.only.split(",") if n] or list(MUTANTS)
+    target = ARCHITECTURE_FREE_TARGET if args.architecture_free else DEFAULT_TARGET
+    section = report.MUTANT_SECTIONS[1] if args.architecture_free else report.MUTANT_SECTIONS[0]
+    names = selected(args.only, args.architecture_free)
     unknown = sorted(set(names) - set(MUTANTS))
     if unknown:
         parser.error(f"unknown mutants {unknown}; the catalogue has {', '.join(MUTANTS)}")
@@ -149,11 +183,12 @@ def main(argv: list[str] | None = None) -> int:
         findings.DEFAULT_REGISTRY).items() if known.tag != "FIXED")
     failures = 0
     with tempfile.TemporaryDirectory() as workdir:
-        if _baseline(Path(workdir), args.timeout):
+        if _baseline(Path(workdir), args.timeout, target):
             return 2
         def timed(name):
             began = time.perf_counter()
-            return run_suite(name, Path(workdir), args.timeout), time.perf_counter() - began
+            return (run_suite(name, Path(workdir), args.timeout, target),
+                    time.perf_counter() - began)
 
         by_name = {}
         with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
@@ -173,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     table = render(rows)
     print(table)
     if args.write:
-        splice(Path(args.write), table)
+        splice(Path(args.write), table, section)
         print(f"mutant table written to {args.write}")
     if failures:
         print(f"{failures} mutant(s) not caught with their expected tag (survived, wrong tag, "

@@ -39,6 +39,9 @@ class Mutant:
     tag: str  # the tag the suite should give it
     description: str
     plant: Callable[[Patch], None]
+    # Planted in code the architecture-free pieces run (losses on network outputs, their call
+    # sites): `make mutants` also runs it against the reimpl through those pieces alone.
+    architecture_free: bool = False
 
 
 def _wrap(patch: Patch, owner, name: str, make: Callable) -> None:
@@ -307,7 +310,7 @@ MUTANTS = {m.name: m for m in [
            symexp_overflow),
     Mutant("unweighted-actor-critic", "CRITDIFF",
            "imagined actor and critic losses weighted 1 instead of cumprod(disc * con) / disc",
-           unweighted_actor_critic),
+           unweighted_actor_critic, architecture_free=True),
     Mutant("no-straight-through", "CRITDIFF",
            "latent one-hots (samples and modes) carry no straight-through gradient to the "
            "logits",
@@ -319,28 +322,32 @@ MUTANTS = {m.name: m for m in [
     Mutant("world-model-targets-one-step-early", "BUG",
            "reward and continuation heads at step t trained on reward[t+1] and "
            "is_terminal[t+1] (the textbook alignment, unshifted at the call site)",
-           world_model_targets_one_step_early),
+           world_model_targets_one_step_early, architecture_free=True),
     Mutant("discount-instead-of-contdisc", "CRITDIFF",
            "imagination discounted by 1 - 1/100 on top of the continuation (contdisc off, "
-           "horizon 100: a gamma of 0.99)", discount_instead_of_contdisc),
+           "horizon 100: a gamma of 0.99)", discount_instead_of_contdisc,
+           architecture_free=True),
     Mutant("slow-critic-targets", "CRITDIFF",
            "critic targets (imagined and replayed returns) from the slow critic, without the "
-           "slow regulariser (slowtar on, slowreg 0)", slow_critic_targets),
+           "slow regulariser (slowtar on, slowreg 0)", slow_critic_targets,
+           architecture_free=True),
     Mutant("is-last-as-terminal-in-replay", "CRITDIFF",
            "replay value loss given is_last as is_terminal: truncations end the return "
-           "without bootstrap", is_last_as_terminal_in_replay),
+           "without bootstrap", is_last_as_terminal_in_replay,
+           architecture_free=True),
     Mutant("replay-bootstrap-from-critic", "CRITDIFF",
            "replayed returns bootstrap from the critic's own value at each replayed step, "
            "not from the return imagined from it (a critic trained on replay returns alone)",
-           replay_bootstrap_from_critic),
+           replay_bootstrap_from_critic, architecture_free=True),
     Mutant("replay-rewards-one-step-late", "BUG",
            "replayed rewards shifted one step later at the replay loss call site (textbook "
-           "reward[t] read as official reward[t+1])", replay_rewards_one_step_late),
+           "reward[t] read as official reward[t+1])", replay_rewards_one_step_late,
+           architecture_free=True),
     Mutant("actor-critic-without-stop-gradients", "BUG",
            "every stop-gradient of the actor-critic losses removed (advantages, weights, "
            "critic targets, slow regulariser)", actor_critic_without_stop_gradients),
     Mutant("decoder-without-sigmoid", "DIFF", "decoder image mean without the sigmoid",
-           decoder_without_sigmoid),
+           decoder_without_sigmoid, architecture_free=True),
     Mutant("advantages-centred", "CRITDIFF",
            "advantages centred (mean subtracted) after return normalisation",
            advantages_centred),
