@@ -6,7 +6,8 @@ The env is the one the checkpoint was trained on (name and time limit from its s
 Episodes are taken without a bias towards short ones: with E envs each env contributes its
 first ceil(N / E) finished episodes (the first N of those, round by round), so the stopping
 rule never depends on how long an episode ran. Returns and lengths are counted as in
-training: from an episode's reset step (is_first, reward 0) to its is_last step.
+training: from an episode's reset step (is_first, reward 0) to its is_last step. Progress
+over those E * ceil(N / E) episodes goes to stderr (reimpl/progress.py); the report to stdout.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from . import agent as agent_lib
 from . import checkpoint as checkpoint_lib
 from . import cli, metrics_log
 from . import envs as envs_lib
+from . import progress as progress_lib
 from .train import TrainConfig, make_spec
 
 CHUNK = 100  # env steps per compiled rollout call
@@ -89,22 +91,28 @@ def _take(per_env: list[list[dict]], episodes: int) -> list[dict]:
 
 
 def run_episodes(env: envs_lib.Env, chunk, params, carry, episodes: int, num_envs: int,
-                 key: jax.Array) -> list[dict]:
+                 key: jax.Array, progress: progress_lib.Progress | None = None) -> list[dict]:
     """The first `episodes` episodes (see the module docstring), each a dict with `return`,
     `length` and `achievements` [A] bool; `chunk` is `rollout_chunk` on this env, jitted with
-    everything but (params, rollout, key) bound."""
+    everything but (params, rollout, key) bound. `progress` counts the episodes still needed
+    (at most ceil(episodes / num_envs) per env) after every chunk."""
     reset_key, key = jax.random.split(key)
     env_state, obs = envs_lib.reset(env, reset_key, num_envs)
     zeros = jnp.zeros(num_envs, jnp.float32)
     rollout = Rollout(env_state, obs, carry, zeros, zeros)
     per_env: list[list[dict]] = [[] for _ in range(num_envs)]
-    while min(map(len, per_env)) < math.ceil(episodes / num_envs):
+    rounds, steps = math.ceil(episodes / num_envs), 0
+    while min(map(len, per_env)) < rounds:
         key, chunk_key = jax.random.split(key)
         rollout, finished = chunk(params, rollout, chunk_key)
         finished = jax.tree.map(np.asarray, finished)
         for step, env_index in zip(*np.nonzero(finished["done"]), strict=True):
             per_env[env_index].append({k: finished[k][step, env_index]
                                        for k in ("return", "length", "achievements")})
+        steps += finished["done"].size
+        if progress is not None:
+            progress.update(sum(min(len(done), rounds) for done in per_env),
+                            f"{steps} env steps")
     return _take(per_env, episodes)
 
 
@@ -215,8 +223,11 @@ def evaluate(contestant: Contestant, episodes: int, num_envs: int, seed: int) ->
     """`episodes` episodes in `num_envs` lock-step envs from `seed`: the setup and
     `summarize` of them."""
     env = contestant.env
-    finished = run_episodes(env, contestant.chunk, contestant.params,
-                            contestant.carry(num_envs), episodes, num_envs, jax.random.key(seed))
+    needed = math.ceil(episodes / num_envs) * num_envs
+    with progress_lib.Progress("[evaluate]", needed, "episodes", stream=sys.stderr) as progress:
+        finished = run_episodes(env, contestant.chunk, contestant.params,
+                                contestant.carry(num_envs), episodes, num_envs,
+                                jax.random.key(seed), progress)
     return {"policy": contestant.name, "mode": contestant.mode, "env": env.name,
             "max_episode_steps": contestant.max_episode_steps, "envs": num_envs, "seed": seed,
             **summarize(finished, envs_lib.achievement_names(env))}

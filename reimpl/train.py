@@ -26,6 +26,7 @@ from . import envs as envs_lib
 from . import loop as loop_lib
 from . import metrics_log
 from . import openloop as openloop_lib
+from . import progress as progress_lib
 from . import ratio as ratio_lib
 from . import replay as replay_lib
 from .agent import Agent
@@ -166,13 +167,12 @@ def _write_openloop(log: metrics_log.MetricsLog, report_fn, state, key, iteratio
     log.image("openloop/image", int(state.env_steps), picture)
 
 
-def _progress(metrics: dict[str, float], total: int, stepped: int, elapsed: float) -> str:
-    """`stepped`: env steps taken by this process (a resumed run's earlier ones excluded)."""
+def _progress(metrics: dict[str, float]) -> str:
+    """An iteration's metrics as the progress display shows them after its figures."""
     loss = f"loss {metrics['loss']:.3g}" if "loss" in metrics else "filling replay"
     mean = metrics.get("episode/return")
     episodes = f"return {'-' if mean is None else f'{mean:.2f}'} ({int(metrics['episodes'])} ep)"
-    return (f"\r[train] {metrics['env_steps']}/{total} env steps "
-            f"{stepped / elapsed:.0f}/s  {loss}  {episodes}")
+    return f"{loss}, {episodes}"
 
 
 class Interrupted(Exception):
@@ -269,15 +269,15 @@ def train(config: TrainConfig) -> dict[str, float]:
     started, start_steps, last = time.time(), int(state.env_steps), {}
     saved = time.monotonic()
     resumed_at = start_steps if config.resume else None
-    with metrics_log.MetricsLog(logdir, resumed_at) as log, _StopRequests() as stop:
+    with (metrics_log.MetricsLog(logdir, resumed_at) as log, _StopRequests() as stop,
+          progress_lib.Progress("[train]", config.env_steps, "env steps") as progress):
         while int(state.env_steps) < config.env_steps:
             state, metrics, key, tally = _iteration(compiled, state, key, tally, names)
             # Counted from the run's start, so a resumed run keeps the cadence and file names.
             iteration = int(state.env_steps) // per_iteration
             last = {"env_steps": int(state.env_steps), **metrics}
             log.scalars(last["env_steps"], metrics)
-            print(_progress(last, config.env_steps, last["env_steps"] - start_steps,
-                            time.time() - started), end="", flush=True)
+            progress.update(last["env_steps"], _progress(last))
             if (spec.env.pixels and iteration % config.report_every == 0
                     and loop_lib.ready(spec, state)):
                 _write_openloop(log, compiled.report, state, key, iteration,
@@ -292,7 +292,7 @@ def train(config: TrainConfig) -> dict[str, float]:
                     f"[train] stopped at {last['env_steps']}/{config.env_steps} env steps; "
                     f"checkpoint {path} written; continue with: {command_line(resume)}"))
     checkpoint_lib.save(path, stored, state, key, tally)
-    print(f"\n[train] done in {time.time() - started:.0f}s; logs in {logdir}", flush=True)
+    print(f"[train] done in {time.time() - started:.0f}s; logs in {logdir}", flush=True)
     return last
 
 
