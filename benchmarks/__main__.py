@@ -16,6 +16,7 @@ from pathlib import Path
 
 import jax
 
+from reimpl import cli
 from reimpl.config import PRESETS
 
 from . import flops, loop, policy_step, programs, report, train_step
@@ -29,17 +30,16 @@ QUICK = {"presets": "debug", "loop_presets": "debug", "repeats": 2, "batch": (4,
          "envs": (1, 4)}
 
 
-def _names(text: str, allowed, option: str) -> list[str]:
+def _names(parser: argparse.ArgumentParser, text: str, allowed, option: str) -> list[str]:
     names = [n for n in text.split(",") if n]
     unknown = [n for n in names if n not in allowed]
     if unknown:
-        raise SystemExit(f"{option}: unknown {', '.join(unknown)}; choose from "
-                         f"{', '.join(allowed)}")
+        parser.error(f"{option}: unknown {', '.join(unknown)}; choose from {', '.join(allowed)}")
     return names
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=(
+    parser = cli.Parser(prog="python -m benchmarks", description=(
         "Time the reimpl against the official DreamerV3 (train step, policy step, FLOPs) and "
         "the compiled Craftax loop; print tables and write them to BENCHMARKS.md."))
     parser.add_argument("--only", default=",".join(BENCHMARKS),
@@ -57,10 +57,12 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help="markdown report path (default: BENCHMARKS.md in the repository)")
     args = parser.parse_args(argv)
+    if args.repeats is not None and args.repeats < 1:
+        parser.error(f"--repeats must be at least 1, got {args.repeats}")
     defaults = QUICK if args.quick else FULL
-    args.only = _names(args.only, BENCHMARKS, "--only")
-    args.presets = _names(args.presets or defaults["presets"], PRESETS, "--presets")
-    args.loop_presets = _names(args.loop_presets or defaults["loop_presets"], PRESETS,
+    args.only = _names(parser, args.only, BENCHMARKS, "--only")
+    args.presets = _names(parser, args.presets or defaults["presets"], PRESETS, "--presets")
+    args.loop_presets = _names(parser, args.loop_presets or defaults["loop_presets"], PRESETS,
                                "--loop-presets")
     args.repeats = args.repeats or defaults["repeats"]
     args.batch_size, args.batch_length = defaults["batch"]
