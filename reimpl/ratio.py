@@ -13,6 +13,7 @@ grad_steps updates has
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from dataclasses import dataclass
 
@@ -51,13 +52,17 @@ def _check_positive(**sizes: float) -> None:
         raise ValueError(f"these must be positive: {bad}")
 
 
+def _check_count(name: str, value: float) -> None:
+    if not 0 <= value < math.inf:  # NaN fails too
+        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+
+
 def train_ratio(envs: int, steps_per_collect: int, grad_steps: float, batch_size: int,
                 batch_length: int) -> float:
     """Replayed steps per env step."""
     _check_positive(envs=envs, steps_per_collect=steps_per_collect, batch_size=batch_size,
                     batch_length=batch_length)
-    if grad_steps < 0:
-        raise ValueError(f"grad_steps must be >= 0, got {grad_steps}")
+    _check_count("grad_steps", grad_steps)
     return grad_steps * batch_size * batch_length / (envs * steps_per_collect)
 
 
@@ -67,6 +72,7 @@ def grad_steps_for(ratio: float, envs: int, steps_per_collect: int, batch_size: 
     the remainder across phases (as the official `when.Ratio` does)."""
     _check_positive(envs=envs, steps_per_collect=steps_per_collect, batch_size=batch_size,
                     batch_length=batch_length)
+    _check_count("the target train ratio", ratio)
     return ratio * envs * steps_per_collect / (batch_size * batch_length)
 
 

@@ -41,7 +41,15 @@ def test_help_describes_every_option_with_its_default_and_choices(name, monkeypa
                   "-1"], "--max-episode-steps must be 0 (craftax's limit) or positive"),
     ("ratio", ["--envs", "0", "--steps-per-collect", "8", "--target", "32"],
      "these must be positive: {'envs': 0}"),
-], ids=["train-word", "evaluate-episodes", "evaluate-time-limit", "ratio-zero-envs"])
+    # A negative or NaN value printed a report of negative or nan updates; inf a traceback.
+    ("ratio", ["--envs", "8", "--steps-per-collect", "8", "--target", "-1"],
+     "the target train ratio must be a finite number >= 0, got -1.0"),
+    ("ratio", ["--envs", "8", "--steps-per-collect", "8", "--target", "inf"],
+     "the target train ratio must be a finite number >= 0, got inf"),
+    ("ratio", ["--envs", "8", "--steps-per-collect", "8", "--grad-steps", "nan"],
+     "grad_steps must be a finite number >= 0, got nan"),
+], ids=["train-word", "evaluate-episodes", "evaluate-time-limit", "ratio-zero-envs",
+        "ratio-negative-target", "ratio-infinite-target", "ratio-nan-grad-steps"])
 def test_bad_input_is_one_line(name, argv, message, capsys):
     main = {"train": train.main, "evaluate": evaluate.main, "ratio": ratio.main}[name]
     with pytest.raises(SystemExit) as stopped:
