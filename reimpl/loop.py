@@ -1,6 +1,7 @@
-"""One training iteration: collect `steps_per_collect` steps in every env with the policy
-(one XLA program, a scan over env steps), then run the number of updates the train ratio
-implies (one XLA program per update).
+"""One training iteration: collect `steps_per_collect` steps in every env with the learner's
+policy (one XLA program, a scan over env steps), then run the number of updates the train ratio
+implies (one XLA program per update). The learner is an argument (reimpl/learner.py): the
+reimpl's agent by default, or any other that meets the protocol.
 
 Why the updates are not a lax.scan inside the same program: on XLA:CPU a train step inside a
 scan ran ~50x slower than the same step as its own program (measured at the `cpu` preset:
@@ -23,23 +24,28 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from . import agent as agent_lib
 from . import envs as envs_lib
+from . import learner as learner_lib
 from . import ratio as ratio_lib
 from . import replay as replay_lib
 
 
 @dataclass(frozen=True)
 class LoopSpec:
-    agent: agent_lib.Agent
+    learner: learner_lib.Learner
     env: envs_lib.Env
     num_envs: int
     steps_per_collect: int
     updates: float  # per iteration, on average (updates_due gives each iteration's count)
 
     @property
+    def agent(self):
+        """The reimpl agent of a reimpl learner (`reimpl.evaluate` builds its policy from it)."""
+        return self.learner.agent
+
+    @property
     def sequence_length(self) -> int:
-        return self.agent.config.batch_length + self.agent.config.replay_context
+        return self.learner.batch_length + self.learner.replay_context
 
 
 def updates_per_iteration(train_ratio: float, num_envs: int, steps: int, batch_size: int,
@@ -56,7 +62,7 @@ def updates_due(per_iteration: float, iteration: int) -> int:
 
 @struct.dataclass
 class LoopState:
-    agent: agent_lib.AgentState
+    agent: Any  # the learner's state
     env: envs_lib.EnvState
     obs: dict[str, jax.Array]  # the current observation of every env, [E, ...]
     policy: dict[str, Any]  # policy carry
@@ -68,11 +74,10 @@ class LoopState:
 
 def init_loop(spec: LoopSpec, key: jax.Array, capacity: int) -> LoopState:
     agent_key, env_key, policy_key = jax.random.split(key, 3)
-    agent_state = agent_lib.init(spec.agent, agent_key)
+    agent_state = spec.learner.init(agent_key)
     env_state, obs = envs_lib.reset(spec.env, env_key, spec.num_envs)
-    carry = agent_lib.initial_policy_carry(spec.agent, spec.num_envs)
-    _, action, entries = agent_lib.policy_step(spec.agent, agent_state.params, carry, obs,
-                                               policy_key)
+    carry = spec.learner.initial_policy_carry(spec.num_envs)
+    _, action, entries = spec.learner.policy_step(agent_state, carry, obs, policy_key)
     replay = replay_lib.init_replay({**obs, **action, **entries}, capacity)
     zeros = jnp.zeros(spec.num_envs, jnp.float32)
     return own_buffers(LoopState(agent_state, env_state, obs, carry, replay, zeros, zeros,
@@ -92,8 +97,7 @@ def own_buffers(loop: LoopState) -> LoopState:
 def _collect_step(spec: LoopSpec, loop: LoopState, key: jax.Array):
     policy_key, env_key = jax.random.split(key)
     obs = loop.obs
-    carry, action, entries = agent_lib.policy_step(spec.agent, loop.agent.params, loop.policy,
-                                                   obs, policy_key)
+    carry, action, entries = spec.learner.policy_step(loop.agent, loop.policy, obs, policy_key)
     replay = replay_lib.add(loop.replay, {**obs, **action, **entries})
     episode_return = jnp.where(obs["is_first"], 0.0, loop.episode_return) + obs["reward"]
     episode_length = jnp.where(obs["is_first"], 0.0, loop.episode_length) + 1
@@ -106,12 +110,17 @@ def _collect_step(spec: LoopSpec, loop: LoopState, key: jax.Array):
     return loop, finished
 
 
-def _update_step(spec: LoopSpec, agent_state: agent_lib.AgentState, inputs):
-    replay, key = inputs
+def replayed_batch(spec: LoopSpec, replay: replay_lib.Replay, key: jax.Array):
+    """(batch, train key): what an update with `key` trains on, and the key it trains with."""
     sample_key, train_key = jax.random.split(key)
-    batch = replay_lib.sample(replay, sample_key, spec.agent.config.batch_size,
-                              spec.sequence_length)
-    return agent_lib.train_step(spec.agent, agent_state, batch, train_key)
+    batch = replay_lib.sample(replay, sample_key, spec.learner.batch_size, spec.sequence_length)
+    return batch, train_key
+
+
+def _update_step(spec: LoopSpec, agent_state, inputs):
+    replay, key = inputs
+    batch, train_key = replayed_batch(spec, replay, key)
+    return spec.learner.train_step(agent_state, batch, train_key)
 
 
 def _episode_summary(finished) -> dict[str, jax.Array]:

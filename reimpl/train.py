@@ -1,4 +1,5 @@
 """`python -m reimpl.train`: DreamerV3 on Craftax; env stepping and updates compiled by XLA.
+The agent is a learner (reimpl/learner.py): the reimpl's by default, another by `--learner`.
 
 The host loop only logs (progress line, JSONL and TensorBoard scalars, open-loop prediction
 images) and checkpoints the whole loop state (agent, optimizer, envs, replay, RNG key,
@@ -20,16 +21,15 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
-from . import agent as agent_lib
 from . import checkpoint as checkpoint_lib
 from . import envs as envs_lib
+from . import learner as learner_lib
 from . import loop as loop_lib
 from . import metrics_log
 from . import openloop as openloop_lib
 from . import progress as progress_lib
 from . import ratio as ratio_lib
 from . import replay as replay_lib
-from .agent import Agent
 from .config import override, preset
 from .train_config import (
     MAY_CHANGE_ON_RESUME,
@@ -45,42 +45,53 @@ from .train_config import (
 def _report(spec: loop_lib.LoopSpec, state: loop_lib.LoopState, key: jax.Array):
     """Open-loop predictions on a fresh replayed batch: {image key: uint8 [B, 3, T, ...]}."""
     sample_key, openloop_key = jax.random.split(key)
-    config = spec.agent.config
+    learner = spec.learner
     batch = replay_lib.sample(state.replay, sample_key,
-                              min(openloop_lib.SEQUENCES, config.batch_size),
+                              min(openloop_lib.SEQUENCES, learner.batch_size),
                               spec.sequence_length)
-    return openloop_lib.openloop(spec.agent, state.agent.params, batch, openloop_key,
-                                 config.batch_length // 2)
+    return learner.openloop(state.agent, batch, openloop_key, learner.batch_length // 2)
 
 
 class Compiled(NamedTuple):
     spec: loop_lib.LoopSpec
     collect: Any  # jitted loop.collect(state, key), state donated
     update: Any  # jitted loop.update(state, key), state donated
-    report: Any  # jitted _report(state, key)
+    report: Any  # jitted _report(state, key); None where the learner has no open-loop report
+
+
+def _compile(env: envs_lib.Env, learner: learner_lib.Learner, num_envs: int, steps: int,
+             ratio: float) -> Compiled:
+    updates = loop_lib.updates_per_iteration(
+        ratio, num_envs, steps, learner.batch_size, learner.batch_length)
+    spec = loop_lib.LoopSpec(learner, env, num_envs, steps, updates)
+    report = None if learner.openloop is None else jax.jit(functools.partial(_report, spec))
+    # The loop state is donated: the replay is written in place, not copied per call
+    # (loop.own_buffers); a caller must not use a state after passing it.
+    return Compiled(spec, jax.jit(functools.partial(loop_lib.collect, spec), donate_argnums=0),
+                    jax.jit(functools.partial(loop_lib.update, spec), donate_argnums=0), report)
 
 
 @functools.cache
 def _compiled(env_name: str, max_episode_steps: int, preset_name: str, overrides: str,
-              num_envs: int, steps: int, ratio: float):
-    """The loop spec and its jitted collect, update and report, shared by runs of the same
-    shape (a resumed run in the same process compiles nothing)."""
+              learner_name: str, num_envs: int, steps: int, ratio: float) -> Compiled:
+    """The loop spec and its jitted programs, shared by runs of the same shape (a resumed run
+    in the same process compiles nothing). Raises LearnerUnavailable."""
     env = envs_lib.make_env(env_name, max_timesteps=max_episode_steps or None)
-    agent_config = override(preset(preset_name), overrides)
-    agent = Agent.build(env.obs_space, env.act_space, agent_config)
-    updates = loop_lib.updates_per_iteration(
-        ratio, num_envs, steps, agent_config.batch_size, agent_config.batch_length)
-    spec = loop_lib.LoopSpec(agent, env, num_envs, steps, updates)
-    # The loop state is donated: the replay is written in place, not copied per call
-    # (loop.own_buffers); a caller must not use a state after passing it.
-    return Compiled(spec, jax.jit(functools.partial(loop_lib.collect, spec), donate_argnums=0),
-                    jax.jit(functools.partial(loop_lib.update, spec), donate_argnums=0),
-                    jax.jit(functools.partial(_report, spec)))
+    learner = learner_lib.build(learner_name, env.obs_space, env.act_space,
+                                override(preset(preset_name), overrides))
+    return _compile(env, learner, num_envs, steps, ratio)
 
 
-def make_spec(config: TrainConfig) -> Compiled:
+def make_spec(config: TrainConfig, learner: learner_lib.Learner | None = None) -> Compiled:
+    """The compiled loop for `config`, with `learner` (built for config.env's spaces) in place
+    of the one config.learner names."""
+    if learner is not None:
+        env = envs_lib.make_env(config.env, max_timesteps=config.max_episode_steps or None)
+        return _compile(env, learner, config.num_envs, config.steps_per_collect,
+                        config.train_ratio)
     return _compiled(config.env, config.max_episode_steps, config.preset, config.agent,
-                     config.num_envs, config.steps_per_collect, config.train_ratio)
+                     config.learner, config.num_envs, config.steps_per_collect,
+                     config.train_ratio)
 
 
 class RunRefused(Exception):
@@ -209,12 +220,12 @@ class _StopRequests:
             signal.signal(signum, handler)
 
 
-def _check_agent(config: TrainConfig, agent: Agent) -> None:
-    """Traces the agent's initialisation (no compilation, well under a second), so an
-    --agent value the networks cannot take (an unknown activation, a deter that does not
-    split into blocks) is refused before the slow initialisation and compilation."""
+def _check_agent(config: TrainConfig, learner: learner_lib.Learner) -> None:
+    """Traces the learner's initialisation (no compilation, well under a second for the
+    reimpl), so an --agent value the networks cannot take (an unknown activation, a deter that
+    does not split into blocks) is refused before the slow initialisation and compilation."""
     try:
-        jax.eval_shape(functools.partial(agent_lib.init, agent), jax.random.key(0))
+        jax.eval_shape(learner.init, jax.random.key(0))
     except Exception as error:  # whatever the networks raise on a value they cannot take
         if not config.agent:
             raise  # the preset itself does not build: a bug, keep the traceback
@@ -222,14 +233,19 @@ def _check_agent(config: TrainConfig, agent: Agent) -> None:
                          f"({type(error).__name__}: {error})") from error
 
 
-def _start(config: TrainConfig):
+def _start(config: TrainConfig, learner: learner_lib.Learner | None):
     """(compiled, loop state, key, tally) to train from: fresh, or restored for --resume.
     Every refusal comes before the env is built; the logdir changes only after them all."""
     logdir = Path(config.logdir)
-    earlier_run = _claim_logdir(config)
-    raw = _resumable(config) if config.resume else None
-    compiled = make_spec(config)
-    _check_agent(config, compiled.spec.agent)
+    try:
+        if learner is None:
+            learner_lib.load_factory(config.learner)
+        earlier_run = _claim_logdir(config)
+        raw = _resumable(config) if config.resume else None
+        compiled = make_spec(config, learner)
+    except learner_lib.LearnerUnavailable as error:
+        raise RunRefused(f"--learner {error}") from error
+    _check_agent(config, compiled.spec.learner)
     for path in earlier_run:
         path.unlink()
     logdir.mkdir(parents=True, exist_ok=True)
@@ -248,19 +264,23 @@ def _start(config: TrainConfig):
 def _announce(config: TrainConfig, spec: loop_lib.LoopSpec) -> None:
     effective = ratio_lib.train_ratio(
         config.num_envs, config.steps_per_collect, spec.updates,
-        spec.agent.config.batch_size, spec.agent.config.batch_length)
+        spec.learner.batch_size, spec.learner.batch_length)
     agent = f" with {config.agent}" if config.agent else ""
-    print(f"[train] {config.env}, preset {config.preset}{agent}, {config.num_envs} envs, "
-          f"{spec.updates:g} updates per {config.num_envs * config.steps_per_collect} env steps "
-          f"on average (train ratio {effective:g}); compiling...", flush=True)
+    learner = "" if config.learner == learner_lib.DEFAULT else f", learner {config.learner}"
+    print(f"[train] {config.env}, preset {config.preset}{agent}{learner}, {config.num_envs} "
+          f"envs, {spec.updates:g} updates per {config.num_envs * config.steps_per_collect} env "
+          f"steps on average (train ratio {effective:g}); compiling...", flush=True)
     if not spec.env.pixels:
         print(f"[train] no open-loop images: {config.env} has no image observation", flush=True)
+    elif spec.learner.openloop is None:
+        print("[train] no open-loop images: the learner has no open-loop report", flush=True)
 
 
-def train(config: TrainConfig) -> dict[str, float]:
-    """Run; returns the metrics of the last iteration. Raises Interrupted after SIGINT or
-    SIGTERM, once the checkpoint is written."""
-    compiled, state, key, tally = _start(config)
+def train(config: TrainConfig, learner: learner_lib.Learner | None = None) -> dict[str, float]:
+    """Run; returns the metrics of the last iteration. `learner` (built for config.env's
+    spaces) replaces the one config.learner names, which the checkpoint still records. Raises
+    Interrupted after SIGINT or SIGTERM, once the checkpoint is written."""
+    compiled, state, key, tally = _start(config, learner)
     spec, logdir = compiled.spec, Path(config.logdir)
     _announce(config, spec)
     names = envs_lib.achievement_names(spec.env)
@@ -278,10 +298,10 @@ def train(config: TrainConfig) -> dict[str, float]:
             last = {"env_steps": int(state.env_steps), **metrics}
             log.scalars(last["env_steps"], metrics)
             progress.update(last["env_steps"], _progress(last))
-            if (spec.env.pixels and iteration % config.report_every == 0
-                    and loop_lib.ready(spec, state)):
+            if (spec.env.pixels and compiled.report is not None
+                    and iteration % config.report_every == 0 and loop_lib.ready(spec, state)):
                 _write_openloop(log, compiled.report, state, key, iteration,
-                                spec.agent.config.batch_length // 2)
+                                spec.learner.batch_length // 2)
             overdue = 0 < config.checkpoint_minutes * 60 <= time.monotonic() - saved
             if iteration % config.checkpoint_every == 0 or overdue or stop.signum:
                 checkpoint_lib.save(path, stored, state, key, tally)

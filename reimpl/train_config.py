@@ -13,6 +13,7 @@ from typing import Any
 
 from . import cli
 from . import envs as envs_lib
+from . import learner as learner_lib
 from .config import PRESETS, override, preset
 
 
@@ -34,6 +35,10 @@ class TrainConfig:
                          "'key=value,...': dotted keys for nested groups, ':' between the items "
                          "of a tuple, e.g. 'opt.lr=3e-4,rssm.free_nats=0.5,enc.mults=2:3:4:4' "
                          "(fields and types in reimpl/config.py)")
+    learner: str = _option(learner_lib.DEFAULT, "the agent the loop trains, MODULE:FACTORY: a "
+                           "function (obs_space, act_space, agent config) -> learner, protocol "
+                           "in reimpl/learner.py; reference_adapter.learner:official_learner is "
+                           "the official DreamerV3 with the same --preset and --agent config")
     num_envs: int = _option(8, "environments stepped in lock-step", minimum=1)
     steps_per_collect: int = _option(8, "env steps per env between update phases", minimum=1)
     train_ratio: float = _option(32.0, "replayed steps per env step (official run.train_ratio)",
@@ -131,6 +136,10 @@ def parse(argv) -> TrainConfig:
         override(preset(args.preset), args.agent)
     except ValueError as error:
         parser.error(f"--agent: {error}")
+    try:
+        learner_lib.load_factory(args.learner)
+    except learner_lib.LearnerUnavailable as error:
+        parser.error(f"--learner: {error}")
     return TrainConfig(**vars(args))
 
 
@@ -172,7 +181,8 @@ def _agent_differences(stored: dict[str, Any], config: TrainConfig) -> list[str]
 
 def changed_on_resume(stored: dict[str, Any], config: TrainConfig) -> list[str]:
     """Fields of the stored config this run would change and may not, as '--flag old (this
-    run: new)'."""
+    run: new)'. A checkpoint from before --learner existed is a run of the default learner."""
+    stored = {"learner": learner_lib.DEFAULT, **stored}
     current = stored_config(config)
     changed = []
     for name in [*current, *sorted(set(stored) - set(current))]:
