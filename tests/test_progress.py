@@ -50,10 +50,14 @@ def test_rate_leaves_out_the_first_step():
     assert progress.rate == pytest.approx(8.0)
 
 
-def test_rate_leaves_out_a_step_that_compiled():
-    progress, _ = _run([(10.0, 8), (11.0, 16), (41.0, 24), (42.0, 32)], tty=False,
-                       compile_at=(2,))
-    assert progress.rate == pytest.approx(8.0)
+def test_rate_starts_again_after_a_step_that_compiled():
+    """8 steps/s, then 30 s of compilation, then 32 steps/s (reimpl.train's first update after
+    iterations that only filled the replay, and the other way round)."""
+    steps = [(10.0, 8), (11.0, 16), (41.0, 24), (42.0, 56), (43.0, 88)]
+    progress, _ = _run(steps, tty=False, compile_at=(2,))
+    assert progress.rate == pytest.approx(32.0)
+    progress, _ = _run(steps[:3], tty=False, compile_at=(2,))
+    assert progress.rate is None
 
 
 def test_eta_is_the_remaining_units_at_the_measured_rate():
