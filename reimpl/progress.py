@@ -10,8 +10,8 @@ The rate is measured over the steps since the last one that compiled: the first 
 traces and compiles the loop's programs) and every step during which XLA compiled a program
 are left out, and the measure starts again after each, so a compile of a minute does not read
 as a slow loop and a new program's cost replaces the old one's. In `reimpl.train` the updates
-begin (and compile) after iterations that only filled the replay, about a hundred times
-faster (at the defaults on a loaded 2-core machine: 899 against 8.5 env steps/s); a rate
+begin (and compile) after iterations that only filled the replay, which ran about a hundred
+times faster (at the defaults on a loaded 2-core machine: 899 against 8.5 env steps/s); a rate
 carried across that change gave an ETA of one second for four minutes of training.
 """
 
