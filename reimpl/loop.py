@@ -77,7 +77,9 @@ def init_loop(spec: LoopSpec, key: jax.Array, capacity: int) -> LoopState:
     agent_state = spec.learner.init(agent_key)
     env_state, obs = envs_lib.reset(spec.env, env_key, spec.num_envs)
     carry = spec.learner.initial_policy_carry(spec.num_envs)
-    _, action, entries = spec.learner.policy_step(agent_state, carry, obs, policy_key)
+    # The replay's keys, shapes and dtypes: what one policy step returns, traced, not run.
+    _, action, entries = jax.eval_shape(spec.learner.policy_step, agent_state, carry, obs,
+                                        policy_key)
     replay = replay_lib.init_replay({**obs, **action, **entries}, capacity)
     zeros = jnp.zeros(spec.num_envs, jnp.float32)
     return own_buffers(LoopState(agent_state, env_state, obs, carry, replay, zeros, zeros,
