@@ -1,11 +1,11 @@
 """The time-index diagnosis names a shifted dependency pattern as a time index and anything
-else as a plain difference (parity_tests/test_time_index.py)."""
+else as a plain difference (parity_tests/time_patterns.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from parity_tests.test_time_index import diagnose
+from parity_tests.time_patterns import diagnose
 
 
 def _official(steps=6):
@@ -32,3 +32,31 @@ def test_missing_dependency_is_not_called_a_time_index():
     agrees, tag, detail = diagnose(np.zeros_like(_official()), _official(), "con", "weight")
     assert not agrees and tag == "TOCHECK"
     assert "not a time shift" in detail
+
+
+def _recurrent(steps=8, reset=4, offset=1):
+    """A recurrent state over inputs 0..steps-1, outputs at input steps offset..steps-1:
+    input t reaches every output at or after it, up to the episode start at `reset`."""
+    t, s = np.meshgrid(np.arange(steps), np.arange(offset, steps), indexing="ij")
+    resets = np.zeros((1, steps), bool)
+    resets[0, reset] = True
+    official = ((t <= s) & ((t >= reset) | (s < reset)))[None]
+    return official, resets
+
+
+def test_dependencies_across_an_episode_start_are_a_missed_reset():
+    official, resets = _recurrent()
+    t, s = np.meshgrid(np.arange(8), np.arange(1, 8), indexing="ij")
+    never_reset = (t <= s)[None]
+    agrees, tag, detail = diagnose(never_reset, official, "image", "losses", resets, offset=1)
+    assert not agrees and tag == "BUG"
+    assert detail.startswith("missed reset: image[0] reaches losses at step 4")
+    assert "episode start at step 4" in detail
+
+
+def test_extra_dependencies_within_an_episode_are_not_a_missed_reset():
+    official, resets = _recurrent()
+    within = official.copy()
+    within[0, 5, 0] = True  # input 5 reaching output step 1: no episode start between
+    agrees, tag, _ = diagnose(within, official, "image", "losses", resets, offset=1)
+    assert not agrees and tag == "TOCHECK"

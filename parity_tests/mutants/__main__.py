@@ -36,9 +36,10 @@ from datetime import date
 from pathlib import Path
 
 from parity_tests import findings, report
-from parity_tests.target import DEFAULT_TARGET
 from parity_tests.mutants.catalogue import MUTANTS
 from parity_tests.mutants.diagnosis import CAUGHT, Diagnosis, baseline_problems, judge
+from parity_tests.target import DEFAULT_TARGET
+from reimpl import cli
 
 # Tests that do not involve the target (the adapter against itself) cannot see a mutant.
 IGNORED = ("parity_tests/test_adapter.py", "parity_tests/test_power.py")
@@ -154,7 +155,7 @@ def _baseline(workdir: Path, timeout: float, target: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = cli.Parser(
         prog="python -m parity_tests.mutants", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default="", metavar="NAMES",

@@ -155,6 +155,30 @@ def truncation_as_terminal(patch):
     _wrap(patch, world_model, "output_losses", from_is_last)
 
 
+def actions_unshifted(patch):
+    # The textbook pairing: the action stored with observation t fed in as the action before
+    # step t, where the official feeds it into step t + 1.
+    def unshifted(apply):
+        def apply_unshifted(data, carry, prevact, obs_keys, act_keys, context):
+            carry, obs, _ = apply(data, carry, prevact, obs_keys, act_keys, context)
+            return carry, obs, {k: data[k][:, context:] for k in act_keys}
+
+        return apply_unshifted
+
+    _wrap(patch, agent_lib, "apply_replay_context", unshifted)
+
+
+def missed_reset_in_observe(patch):
+    def first_step_only(loss):
+        def loss_first_reset_only(model, params, carry, tokens, action, reset, *args, **kwargs):
+            reset = reset & (jnp.arange(reset.shape[1]) == 0)
+            return loss(model, params, carry, tokens, action, reset, *args, **kwargs)
+
+        return loss_first_reset_only
+
+    _wrap(patch, rssm, "loss", first_step_only)
+
+
 # ---------------------------------------------------------------- actor-critic
 
 def unweighted_actor_critic(patch):
@@ -256,6 +280,10 @@ def actor_critic_without_stop_gradients(patch):
     patch(losses, "stop_gradient", lambda x: x)
 
 
+def actor_critic_trains_world_model(patch):
+    patch(agent_lib, "stop_gradient", lambda x: x)
+
+
 def slow_critic_per_iteration(patch):
     # A wrong slow-critic cadence at its extreme: the count advances but nothing ever mixes
     # (the train step is update_slow's only caller, so no other cadence is left).
@@ -323,6 +351,16 @@ MUTANTS = {m.name: m for m in [
            "reward and continuation heads at step t trained on reward[t+1] and "
            "is_terminal[t+1] (the textbook alignment, unshifted at the call site)",
            world_model_targets_one_step_early, architecture_free=True),
+    Mutant("actions-unshifted", "BUG",
+           "the action stored with observation t fed to the world model as the action before "
+           "step t (official: before step t + 1)", actions_unshifted),
+    Mutant("missed-reset-in-observe", "BUG",
+           "the posterior rollout resets its state at a replayed sequence's first step only, "
+           "not at episode starts inside it", missed_reset_in_observe),
+    Mutant("actor-critic-trains-world-model", "BUG",
+           "imagined trajectories, their starts and the replay value's features without their "
+           "stop-gradients: the actor-critic losses train the world model",
+           actor_critic_trains_world_model),
     Mutant("discount-instead-of-contdisc", "CRITDIFF",
            "imagination discounted by 1 - 1/100 on top of the continuation (contdisc off, "
            "horizon 100: a gamma of 0.99)", discount_instead_of_contdisc,

@@ -12,7 +12,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from parity_tests.targets import reimpl_actor_critic, reimpl_config, reimpl_world_model
+from parity_tests.targets import (
+    reimpl_actor_critic,
+    reimpl_config,
+    reimpl_own_networks,
+    reimpl_world_model,
+)
 from parity_tests.targets.reimpl_actor_critic import twohot
 from reimpl import agent as agent_lib
 from reimpl import distributions, loop, parameters, replay, returns, rssm, world_model
@@ -218,6 +223,9 @@ def make_target() -> SimpleNamespace:
         agent_grads=agent_grads,
         train_step=train_step,
         policy_rollout=policy_rollout,
+        own_params=reimpl_own_networks.own_params,
+        own_losses=reimpl_own_networks.own_losses,
+        own_param_group=reimpl_own_networks.own_param_group,
         uniform_policy_samples=uniform_policy_samples,
         replay_sequences=replay_sequences,
         replay_capacity=REPLAY_CAPACITY,

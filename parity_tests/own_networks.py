@@ -1,0 +1,83 @@
+"""Structural probes on each side's own networks: which steps and which parameters a loss
+term depends on, compared as patterns, so no weight is shared.
+
+Both sides start from their own initial parameters with every float parameter moved by
+N(0, NOISE^2): an initialisation that zeroes an output layer (the official reward, value and
+continuation heads start at zero) would otherwise hide every dependency behind it, on both
+sides alike. Then each side computes its per-element loss terms on the same official-layout
+batch, with its own randomness held fixed between calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import jax
+import numpy as np
+
+NOISE = 0.1
+# Loss terms by the part of the agent that computes them; time patterns are compared per part.
+# The policy loss is left out: its advantages are divided by the return scale, a percentile
+# range over the whole batch, so once imagined returns span more than 1 every step reaches
+# every other through it, a coupling set by the values, not by the time structure.
+PARTS = {"world_model": ("dyn", "rep", "rew", "con"), "imagination": ("value",),
+         "replay": ("repval",)}
+# A parameter group receives a term's gradient when its norm exceeds this fraction of the
+# largest group's: the official stops are exact zeros, a leak is of the order of the term's
+# other gradients, and float32 rounding of a sum over 1e5 parameters stays below 1e-6.
+RECEIVES = 1e-6
+
+
+def perturbed(params, seed: int):
+    """`params` (any pytree) with N(0, NOISE^2) added to every float leaf."""
+    rng = np.random.default_rng(seed)
+
+    def move(leaf):
+        leaf = np.asarray(leaf)
+        if not np.issubdtype(leaf.dtype, np.floating):
+            return leaf
+        return (leaf + NOISE * rng.standard_normal(leaf.shape)).astype(leaf.dtype)
+
+    return jax.tree.map(move, params)
+
+
+def part_outputs(terms: Mapping[str, np.ndarray], obs_keys) -> dict[str, tuple[str, ...]]:
+    """The terms of each part present in `terms`; the decoder's terms are named after the
+    observation keys and belong to the world model."""
+    parts = {part: tuple(t for t in names if t in terms) for part, names in PARTS.items()}
+    parts["world_model"] += tuple(k for k in obs_keys if k in terms)
+    return parts
+
+
+def group_norms(grads: Mapping[str, Mapping[str, np.ndarray]],
+                group_of: Callable[[str], str | None]) -> dict[str, dict[str, float]]:
+    """{term: {param name: gradient}} -> {term: {group: L2 norm}}; parameters whose group is
+    None (not trained) are left out."""
+    norms = {}
+    for term, by_param in grads.items():
+        squares = {}
+        for name, grad in by_param.items():
+            group = group_of(name)
+            if group is not None:
+                squares[group] = squares.get(group, 0.0) + float(
+                    np.sum(np.square(np.asarray(grad, np.float64))))
+        norms[term] = {group: float(np.sqrt(total)) for group, total in squares.items()}
+    return norms
+
+
+def receiving(norms: Mapping[str, float]) -> set[str]:
+    largest = max(norms.values(), default=0.0)
+    return {group for group, norm in norms.items() if norm > RECEIVES * largest}
+
+
+def flow_difference(term: str, ours: Mapping[str, float], official: Mapping[str, float]) -> str:
+    """'' when the same groups receive `term`'s gradient, else what leaks and what is cut."""
+    mine, theirs = receiving(ours), receiving(official)
+    parts = []
+    if mine - theirs:
+        parts.append(f"leak: {term} trains {', '.join(sorted(mine - theirs))}, where the "
+                     f"official stops its gradient")
+    if theirs - mine:
+        parts.append(f"cut: {term} does not train {', '.join(sorted(theirs - mine))}, which "
+                     f"the official trains (or own_param_group names none of its parameters)")
+    return "; ".join(parts)

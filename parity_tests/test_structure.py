@@ -1,0 +1,160 @@
+"""Structural probes on each side's own networks (parity_tests/own_networks.py): no weights
+are shared, so they serve a target of any architecture.
+
+time_index/observe/<input>-><part>: the action or is_first of the replayed batch is changed at
+one step t (or the image inverted), and each part's loss terms (world model, imagination,
+replay value) are recorded where they moved. The official agent feeds action[t] into the step
+after it (the previous action of t + 1) and starts a fresh state at every is_first; the batch
+has episode starts inside two of its sequences, so a state carried across them shows. A
+pattern shifted against the official one is a time index, dependencies across an episode start
+a missed reset: both [BUG]s, named as such (parity_tests/time_patterns.py).
+
+gradient_flow/params/<term>: which official module (enc, dyn, dec, rew, con, pol, val)
+receives the gradient of each loss term, the target naming the module of each of its own
+parameters. A leak (gradient where the official stops it) or a cut is a [BUG].
+"""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+
+from parity_tests import own_networks, time_patterns
+from reference_adapter import agent as agent_lib
+
+SEED = 0
+RESETS = ((1, 5), (3, 3))  # (trajectory, step): episode starts inside the batch's sequences
+# (input, part): an action or is_first enters the recurrent state directly, so its reach is
+# the same for any values; an observation's reach past its own step is not (_flip_dependent),
+# and the imagination and replay losses see it only past that point.
+PROBES = [*((name, part) for name in ("action", "is_first")
+            for part in sorted(own_networks.PARTS)), ("image", "world_model")]
+TERMS = ("dyn", "rep", "rew", "con", "image", "policy", "value", "repval")
+
+
+def _perturbation(name, act_space):
+    if name == "action":
+        classes = act_space["action"].classes
+        return lambda values, t: _at(values, t, lambda x: (x + 1) % classes)
+    if name == "image":
+        return lambda values, t: _at(values, t, lambda x: 255 - x)
+    return lambda values, t: _at(values, t, lambda x: ~x)
+
+
+def _flip_dependent(resets: np.ndarray, offset: int, steps_out: int) -> np.ndarray:
+    """[B, T_in, T_out]: output steps after input step t in the same episode. An observation
+    reaches them only through the one-hot latent sampled at t (a mode or a sample moves only
+    when a class flips, which depends on the values, not on the structure), so they are left
+    out of the observation's pattern; its own step and the steps before it or in another
+    episode are compared."""
+    batch, steps = resets.shape
+    episode = np.cumsum(resets, 1)  # [B, T_in]
+    t = np.arange(steps)[:, None]
+    s = np.arange(steps_out)[None] + offset
+    same = episode[:, :, None] == episode[:, s[0]][:, None, :]
+    return same & (s > t)[None]
+
+
+def _at(values, t, change):
+    changed = np.array(values, copy=True)
+    changed[:, t] = change(changed[:, t])
+    return changed
+
+
+@pytest.fixture(scope="module")
+def probe_batch(batch):
+    is_first = np.array(batch["is_first"], copy=True)
+    for b, t in RESETS:
+        is_first[b, t] = True
+    return {**batch, "is_first": is_first}
+
+
+@pytest.fixture(scope="module")
+def official_side(official_agent):
+    variables = dict(official_agent.variables)
+    params = {k: v for k, v in variables.items() if agent_lib.is_param(k)}
+    variables.update(own_networks.perturbed(params, SEED))
+    return lambda data: official_agent.losses(data, variables=variables).losses, variables
+
+
+@pytest.fixture(scope="module")
+def cache():
+    return {}
+
+
+def _target_side(parity, target, check, description, obs_space, act_space, preset_name):
+    """(run: batch -> loss terms, the perturbed parameters) of the target's own networks."""
+    own_params = parity.piece(target, "own_params", check, "BUG", description)
+    own_losses = parity.piece(target, "own_losses", check, "BUG", description)
+    params = own_networks.perturbed(own_params(obs_space, act_space, preset_name, SEED),
+                                    SEED + 1)
+    run = lambda data, p=params: own_losses(  # noqa: E731
+        obs_space, act_space, preset_name, p, data, SEED)
+    return run, params
+
+
+def _patterns(cache, side, run, batch, name, act_space):
+    if (side, name) not in cache:
+        cache[side, name] = time_patterns.patterns(run, batch, name,
+                                                   _perturbation(name, act_space))
+    return cache[side, name]
+
+
+@pytest.mark.parametrize("name, part", PROBES)
+def test_observe_time_index(name, part, target, parity, preset_name, obs_space, act_space,
+                            official_agent, official_side, probe_batch, cache):
+    check = f"time_index/observe/{name}->{part}"
+    description = (f"which {part} loss steps a change of the replayed {name} at step t "
+                   f"reaches (each side's own networks)")
+    run, _ = _target_side(parity, target, check, description, obs_space, act_space,
+                          preset_name)
+    official = _patterns(cache, "official", official_side[0], probe_batch, name, act_space)
+    ours = _patterns(cache, "target", run, probe_batch, name, act_space)
+    outputs = own_networks.part_outputs(official, obs_space)[part]
+    missing = [k for k in outputs if k not in ours]
+    if missing:
+        parity.verdict(check, "BUG", description, False,
+                       f"own_losses returned no {missing} (official terms {sorted(official)})",
+                       "")
+        return
+    offset = official_agent.config.replay_context
+    union = lambda found: np.stack([found[k] for k in outputs]).any(0)  # noqa: E731
+    reference, mine = union(official), union(ours)
+    if name == "image":
+        compared = ~_flip_dependent(probe_batch["is_first"], offset, reference.shape[2])
+        reference, mine = reference & compared, mine & compared
+    agrees, tag, detail = time_patterns.diagnose(
+        mine, reference, name, f"the {part} losses", probe_batch["is_first"], offset)
+    parity.verdict(check, tag, description, agrees, detail,
+                   f"same pattern ({int(reference.sum())} of {reference.size} step pairs "
+                   f"reached; terms {', '.join(outputs)})")
+
+
+@pytest.fixture(scope="module")
+def flows(cache):
+    return cache
+
+
+@pytest.mark.parametrize("term", TERMS)
+def test_gradient_flow_params(term, target, parity, preset_name, obs_space, act_space,
+                              official_agent, official_side, probe_batch, flows):
+    check = f"gradient_flow/params/{term}"
+    description = f"which modules receive the gradient of mean({term}) (each side's own networks)"
+    run, params = _target_side(parity, target, check, description, obs_space, act_space,
+                               preset_name)
+    group_of = parity.piece(target, "own_param_group", check, "BUG", description)
+    if "grads" not in flows:
+        official = official_agent.loss_grads(probe_batch, variables=official_side[1])
+        ours = jax.jacrev(lambda p: {k: v.mean() for k, v in run(probe_batch, p).items()})(
+            params)
+        named = {t: {jax.tree_util.keystr(path): g
+                     for path, g in jax.tree_util.tree_leaves_with_path(tree)}
+                 for t, tree in ours.items()}
+        flows["grads"] = (own_networks.group_norms(named, group_of),
+                          own_networks.group_norms(official, lambda n: n.split("/", 1)[0]))
+    ours, official = (side.get(term, {}) for side in flows["grads"])
+    detail = own_networks.flow_difference(term, ours, official)
+    receives = sorted(own_networks.receiving(official))
+    parity.verdict(check, "BUG", description, not detail, detail,
+                   f"{term} trains {', '.join(receives)}")
