@@ -7,9 +7,11 @@ the registry is kept true.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,10 +125,24 @@ class Recorder:
         if old is None or _worse(record, old):
             self.by_check[record.check] = record
 
-    def check(self, check: str, tag: str, description: str, ours, ref, tolerance: str) -> Record:
-        """Compare, record, and fail the test on an unregistered or vanished difference."""
+    def check(self, check: str, tag: str, description: str, ours, ref, tolerance: str,
+              explanations: Sequence[tuple[str, str, object]] = ()) -> Record:
+        """Compare, record, and fail the test on an unregistered or vanished difference.
+
+        `explanations`: (what it would mean, its tag, alternative reference), each an official
+        computation with one known variation (the target's own bins, the first release's
+        form). When the target differs from `ref` but agrees with an alternative, the
+        difference is entirely that variation: the finding says so and takes its tag (a
+        two-hot loss right for symlog-space bins is that [DIFF], not a [BUG] of the loss)."""
         assert tag in TAGS, tag
         comparison = compare_lib.compare(ours, ref, tolerances.get(tolerance))
+        if not comparison.ok:
+            for meaning, variation_tag, alternative in explanations:
+                if compare_lib.compare(ours, alternative, tolerances.get(tolerance)).ok:
+                    tag = variation_tag
+                    comparison = dataclasses.replace(
+                        comparison, where=f"{comparison.where}; explained: {meaning}")
+                    break
         return self._settle(check, tag, description, tolerance, comparison)
 
     def verdict(self, check: str, tag: str, description: str, agrees: bool, detail: str,

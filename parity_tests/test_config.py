@@ -8,7 +8,8 @@ with `fixed_config()`, the official keys its code fixes (one implemented choice,
 Those are reported as fixed in code, not counted as compared values, and still fail the check
 when the official preset asks for another choice.
 
-`config/<preset>` compares the keys the target states; the official keys it states neither way
+`config/<preset>` compares the keys the target states; a statement that switches an official
+loss term off (its loss scale 0) makes the finding a [DIFF]: the algorithm lacks that loss; the official keys it states neither way
 are one check of their own, `config/not-stated` ([TOCHECK]: the suite cannot compare them), so
 a target's real differences do not drown among keys it leaves out. A target with a single
 configuration declares the official preset it follows (`follows_preset`, docs/TARGETS.md
@@ -60,6 +61,14 @@ def _problems(ours: dict, fixed: dict, ref: dict) -> list[str]:
             + [f"{k}: stated both as configurable and as fixed in code" for k in both])
 
 
+def _removed_terms(ours: dict, fixed: dict, ref: dict) -> list[str]:
+    """Loss terms the official preset weighs and the target's statement switches off (a loss
+    scale of 0): the algorithm lacks that loss, a [DIFF], not a setting."""
+    stated = {**fixed, **ours}
+    return sorted(k for k in ref if k.startswith("loss_scales.") and ref[k]
+                  and k in stated and not stated[k])
+
+
 def _not_stated(ours: dict, fixed: dict, ref: dict) -> dict[str, object]:
     """Official keys the target states neither as configurable nor as fixed: {key: official}."""
     return {k: ref[k] for k in sorted(ref.keys() - ours.keys() - fixed.keys())}
@@ -102,8 +111,12 @@ def test_config_preset_matches_official(preset, official, target, parity):
     if unstated:
         measured += f"; {len(unstated)} keys not stated (config/not-stated)"
     detail = f"{len(problems)} of the {len(compared) + len(fixed_keys)} stated keys differ: "
-    parity.verdict(check, "CONFIG", description, not problems, detail + "; ".join(problems),
-                   measured)
+    removed = _removed_terms(ours, fixed, ref)
+    if removed:
+        detail = (f"loss terms removed ({', '.join(k.split('.', 1)[1] for k in removed)}: a "
+                  f"[DIFF] of the algorithm, not a setting); {detail}")
+    parity.verdict(check, "DIFF" if removed else "CONFIG", description, not problems,
+                   detail + "; ".join(problems), measured)
 
 
 def test_config_states_every_official_key(official, target, parity):

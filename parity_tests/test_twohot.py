@@ -57,16 +57,25 @@ def test_twohot_pred_is_exactly_zero_for_uniform_logits(official, target, parity
 @given(targets=strategies.twohot_targets(), seed=st.integers(0, 2**32 - 1))
 def test_twohot_loss(targets, seed, official, target, parity):
     # Same logits over the same bins: a different loss puts the target's mass on other bins,
-    # wrong by any reading (a legitimate variant, symlog-space bins, shows in twohot/bins and
-    # is registered with its own tag).
+    # wrong by any reading, unless it is the official loss in another official form (over the
+    # target's own bins, or the first release's symlog-space interpolation): then a [DIFF]
+    # that says which.
     check, description = "twohot/loss/targets", "loss for targets in and far outside the bins"
     loss = parity.piece(target, "twohot_loss", check, "BUG", description)
     reduction = declarations.reduction(target, "twohot_loss")
     logits = np.random.default_rng(seed).standard_normal((len(targets), 255)).astype(np.float32)
     ours = np.asarray(loss(logits, targets))
     ref = np.asarray(declarations.reduce(pieces.twohot_loss(logits, targets), reduction))
+    bins = getattr(target, "twohot_bins", None)
+    forms = [] if bins is None else [
+        ("the official loss over the target's own bins (see twohot/bins/255)", False),
+        ("the first release's two-hot: targets symlog'd and interpolated between the target's "
+         "bins in symlog space (TwoHot's squash)", True)]
+    explanations = [(meaning, "DIFF", declarations.reduce(pieces.twohot_loss_on_bins(
+        logits, targets, np.asarray(bins(255)), symlog_space), reduction))
+        for meaning, symlog_space in forms]
     parity.check(check, "BUG", declarations.described(description, reduction), ours, ref,
-                 "elementwise")
+                 "elementwise", explanations)
 
 
 # The largest |target| test_twohot_is_finite_everywhere has tried in this run: each example's

@@ -71,6 +71,25 @@ def twohot_loss(logits, target) -> np.ndarray:
                                      np.asarray(target, np.float32)))
 
 
+def twohot_loss_on_bins(logits, target, bins, symlog_space: bool) -> np.ndarray:
+    """The official `TwoHot.loss(target)` over given raw bin positions instead of the official
+    ones, in either official form: raw bins and raw targets (`Head.symexp_twohot`), or
+    `symlog_space`: the bins' symlog positions with targets symlog'd (`TwoHot`'s `squash`,
+    as the first release used it). The official loss for an implementation whose bins differ."""
+    return np.asarray(_twohot_loss_on_bins(np.asarray(logits, np.float32),
+                                           np.asarray(target, np.float32),
+                                           np.asarray(bins, np.float32), symlog_space))
+
+
+@functools.partial(jax.jit, static_argnums=3)
+def _twohot_loss_on_bins(logits, target, bins, symlog_space):
+    official = load()
+    if not symlog_space:
+        return official.outs.TwoHot(logits, bins).loss(target)
+    nets = official.nets
+    return official.outs.TwoHot(logits, nets.symlog(bins), nets.symlog, nets.symexp).loss(target)
+
+
 @functools.cache
 def _rssm(unimix: float):
     official = load()

@@ -8,7 +8,13 @@ import pytest
 
 from parity_tests.conftest import _reference_or_fail
 from parity_tests.targets import reimpl_config
-from parity_tests.test_config import TOP_LEVEL_IGNORED, _flatten, _not_stated, _problems
+from parity_tests.test_config import (
+    TOP_LEVEL_IGNORED,
+    _flatten,
+    _not_stated,
+    _problems,
+    _removed_terms,
+)
 from reference_adapter.official_config import make_config
 
 
@@ -46,3 +52,10 @@ def test_key_stated_both_ways_or_not_at_all_fails(official):
     # A key stated neither way is reported apart from differences (check config/not-stated).
     assert _not_stated(ours, fixed, ref) == {"dyn.typ": "rssm"}
     assert not any(p.startswith("dyn.typ") for p in _problems(ours, fixed, ref))
+
+
+def test_a_loss_term_switched_off_is_named_as_removed(official):
+    ref = _reference()
+    ours = {**reimpl_config.official_config("debug"), "loss_scales.repval": 0.0}
+    assert _removed_terms(ours, reimpl_config.fixed_config(), ref) == ["loss_scales.repval"]
+    assert _removed_terms(reimpl_config.official_config("debug"), {}, ref) == []

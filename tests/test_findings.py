@@ -97,3 +97,23 @@ def test_of_equally_good_examples_the_report_keeps_the_latest():
     for largest in ("1e+00", "3e+38"):
         recorder.verdict("a/finite", "BUG", "", True, "", f"finite up to {largest}")
     assert recorder.by_check["a/finite"].comparison.where == "finite up to 3e+38"
+
+
+def _explained(recorder, alternative):
+    return recorder.check("twohot/loss/targets", "BUG", "loss", np.asarray([2.0]),
+                          np.asarray([1.0]), "elementwise",
+                          [("another form", "MINOR", np.asarray([9.0])),
+                           ("the target's own bins", "DIFF", np.asarray(alternative))])
+
+
+def test_a_difference_that_is_a_known_variation_takes_its_tag_and_says_which():
+    registry = {"twohot/loss/targets": Known("twohot/loss/targets", "DIFF", "accepted")}
+    recorder = Recorder(registry=registry, target="test")
+    record = _explained(recorder, [2.0])  # the official loss on the target's bins: agrees
+    assert record.tag == "DIFF" and record.status == "known"
+    assert "explained: the target's own bins" in record.comparison.where
+
+
+def test_an_unexplained_difference_keeps_its_own_tag():
+    with pytest.raises(pytest.fail.Exception, match=r"\[BUG\] unregistered"):
+        _explained(_recorder(False), [5.0])  # no variation reproduces it
