@@ -9,9 +9,10 @@ Those are reported as fixed in code, not counted as compared values, and still f
 when the official preset asks for another choice.
 
 `config/<preset>` compares the keys the target states; a statement that switches an official
-loss term off (its loss scale 0) makes the finding a [DIFF]: the algorithm lacks that loss; the official keys it states neither way
-are one check of their own, `config/not-stated` ([TOCHECK]: the suite cannot compare them), so
-a target's real differences do not drown among keys it leaves out. A target with a single
+loss term off (its loss scale 0) makes the finding a [DIFF]: the algorithm lacks that loss.
+The official keys it states neither way are one check of their own, `config/not-stated`
+([TOCHECK]: the suite cannot compare them), so a target's real differences do not drown among
+keys it leaves out. A target with a single
 configuration declares the official preset it follows (`follows_preset`, docs/TARGETS.md
 "Declarations"): only that preset is compared, and the others are reported as not provided.
 """
