@@ -124,3 +124,5 @@ def test_architecture_free_runs_the_marked_mutants_against_a_target_without_weig
     runner.run_suite(None, tmp_path, 900, runner.ARCHITECTURE_FREE_TARGET, runner=fake)
     assert seen["command"][seen["command"].index("--target") + 1] == (
         runner.ARCHITECTURE_FREE_TARGET)
+    assert "parity_tests" not in seen["command"]
+    assert set(runner.ARCHITECTURE_FREE_TESTS) <= set(seen["command"])
