@@ -70,8 +70,13 @@ def receiving(norms: Mapping[str, float]) -> set[str]:
     return {group for group, norm in norms.items() if norm > RECEIVES * largest}
 
 
-def flow_difference(term: str, ours: Mapping[str, float], official: Mapping[str, float]) -> str:
-    """'' when the same groups receive `term`'s gradient, else what leaks and what is cut."""
+def flow_difference(term: str, ours: Mapping[str, float],
+                    official: Mapping[str, float]) -> tuple[str, str]:
+    """(tag, detail), detail '' when the same groups receive `term`'s gradient. A leak (a group
+    trained where the official stops the gradient: a missing stop-gradient) is a [BUG]; a cut
+    (a group the official trains left untrained: a missing straight-through estimator, or a
+    gradient the official exposes as an option, reward_grad, ac_grads, repval_grad) changes
+    what the agent learns, a [CRITDIFF]."""
     mine, theirs = receiving(ours), receiving(official)
     parts = []
     if mine - theirs:
@@ -80,4 +85,4 @@ def flow_difference(term: str, ours: Mapping[str, float], official: Mapping[str,
     if theirs - mine:
         parts.append(f"cut: {term} does not train {', '.join(sorted(theirs - mine))}, which "
                      f"the official trains (or own_param_group names none of its parameters)")
-    return "; ".join(parts)
+    return ("BUG" if mine - theirs else "CRITDIFF"), "; ".join(parts)

@@ -11,7 +11,9 @@ a missed reset: both [BUG]s, named as such (parity_tests/time_patterns.py).
 
 gradient_flow/params/<term>: which official module (enc, dyn, dec, rew, con, pol, val)
 receives the gradient of each loss term, the target naming the module of each of its own
-parameters. A leak (gradient where the official stops it) or a cut is a [BUG].
+parameters. A leak (gradient where the official stops it: a missing stop-gradient) is a
+[BUG]; a cut (no gradient where the official passes one: a missing straight-through estimator,
+or an official option such as reward_grad) changes what is learned, a [CRITDIFF].
 """
 
 from __future__ import annotations
@@ -154,7 +156,7 @@ def test_gradient_flow_params(term, target, parity, preset_name, obs_space, act_
         flows["grads"] = (own_networks.group_norms(named, group_of),
                           own_networks.group_norms(official, lambda n: n.split("/", 1)[0]))
     ours, official = (side.get(term, {}) for side in flows["grads"])
-    detail = own_networks.flow_difference(term, ours, official)
+    tag, detail = own_networks.flow_difference(term, ours, official)
     receives = sorted(own_networks.receiving(official))
-    parity.verdict(check, "BUG", description, not detail, detail,
+    parity.verdict(check, tag, description, not detail, detail,
                    f"{term} trains {', '.join(receives)}")
