@@ -122,7 +122,10 @@ def render(records: list[Record], registry: dict[str, Known], target: str,
         "",
         "Status: *agrees* within the stated tolerance; *differs (registered)* is a known, "
         "accepted difference (see the registry below); anything in bold fails CI. "
-        "Worst element: where the largest error is, for checks that are not exactly equal.",
+        "Worst element: where the largest error is, for checks that are not exactly equal; "
+        "'explained:' after it names the known variation a difference entirely is (the "
+        "official computation with one quantity or form taken from the target), whose tag "
+        "the finding takes.",
         "",
         TAG_LEGEND,
     ]
