@@ -15,6 +15,7 @@ from typing import Any
 import jax
 import numpy as np
 from flax import serialization
+from jax.experimental import multihost_utils
 
 
 class CheckpointError(ValueError):
@@ -30,9 +31,18 @@ def _key_data(tree):
     return jax.tree.map(lambda x: jax.random.key_data(x) if _is_key(x) else x, tree)
 
 
+def _gathered(x):
+    """An array spread over several processes' devices (multi-host) as its whole value on
+    this process; every process must call this, as it is a collective."""
+    if isinstance(x, jax.Array) and not x.is_fully_addressable:
+        return multihost_utils.process_allgather(x, tiled=True)
+    return x
+
+
 def save(path: Path, config: dict[str, Any], state, key, tally) -> None:
-    """Atomic: a crash mid-write leaves the previous checkpoint intact."""
-    tree = _key_data({"state": state, "key": key, "tally": tally})
+    """Atomic: a crash mid-write leaves the previous checkpoint intact. Arrays sharded over
+    devices are written whole (a checkpoint does not depend on the devices)."""
+    tree = jax.tree.map(_gathered, _key_data({"state": state, "key": key, "tally": tally}))
     tmp = path.with_suffix(".tmp")
     tmp.write_bytes(serialization.to_bytes({"config": config, **tree}))
     os.replace(tmp, path)

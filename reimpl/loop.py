@@ -1,11 +1,23 @@
 """One training iteration: collect `steps_per_collect` steps in every env with the learner's
-policy (one XLA program, a scan over env steps), then run the number of updates the train ratio
-implies (one XLA program per update). The learner is an argument (reimpl/learner.py): the
-reimpl's agent by default, or any other that meets the protocol.
+policy (a scan over env steps), then run the number of updates the train ratio implies. The
+learner is an argument (reimpl/learner.py): the reimpl's agent by default, or any other that
+meets the protocol.
 
-Why the updates are not a lax.scan inside the same program: on XLA:CPU a train step inside a
-scan ran ~50x slower than the same step as its own program (measured at the `cpu` preset:
-75 s against 1.6 s per step; jax 0.10.2), so the host calls the compiled update instead.
+Two ways to compile an iteration (`reimpl.train --fused`):
+- split: collect is one XLA program and each update another, called by the host (`collect`,
+  `update`);
+- fused: collect and the iteration's updates in one program, the updates a lax.scan over their
+  keys (`iterate`), as PureJaxRL-style loops run on accelerators: no host round trip per update.
+Both train on the same batches with the same keys; tests/test_fused.py measures how far the two
+states end apart. Fused is off on XLA:CPU because there a train step inside a loop is slow:
+with convolutions ~10x-50x slower than the same step as its own program (cpu preset,
+Classic-Pixels: 75 s against 1.6 s per step, jax 0.10.2; compiling and running 4 updates in a
+fori_loop took 1146 s against 114 s for one update as its own program, on a loaded 2-core
+machine), and on Classic-Symbolic, with no convolutions, an update inside the loop took
+0.8-0.9x the time of a separate call. `benchmarks.device_check` times both on a GPU.
+
+Data parallelism (`reimpl.sharding`): `spec.batch_sharding` splits each replayed batch over
+the devices; the state's shardings are the compiled programs' own.
 
 Train ratio, in the official sense: replayed steps per environment step. An iteration collects
 E * S env steps; each update replays B * L steps (L = batch_length, plus the replay context);
@@ -16,6 +28,7 @@ whole number each (`updates_due`), the fractions carried over as the official
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +50,9 @@ class LoopSpec:
     num_envs: int
     steps_per_collect: int
     updates: float  # per iteration, on average (updates_due gives each iteration's count)
+    # A replayed batch's sharding over devices (reimpl.sharding: split on the batch axis), or
+    # None on one device, where the programs carry no sharding annotation at all.
+    batch_sharding: Any = None
 
     @property
     def agent(self):
@@ -116,6 +132,8 @@ def replayed_batch(spec: LoopSpec, replay: replay_lib.Replay, key: jax.Array):
     """(batch, train key): what an update with `key` trains on, and the key it trains with."""
     sample_key, train_key = jax.random.split(key)
     batch = replay_lib.sample(replay, sample_key, spec.learner.batch_size, spec.sequence_length)
+    if spec.batch_sharding is not None:
+        batch = jax.lax.with_sharding_constraint(batch, spec.batch_sharding)
     return batch, train_key
 
 
@@ -146,7 +164,28 @@ def ready(spec: LoopSpec, loop: LoopState) -> bool:
     return int(loop.replay.filled) >= spec.sequence_length
 
 
+def ready_after_collect(spec: LoopSpec, loop: LoopState) -> bool:
+    """`ready` as it will be after the next collect: the host decides before a fused iteration
+    whether it holds updates."""
+    total = int(loop.replay.total) + spec.steps_per_collect
+    return min(total, loop.replay.capacity) >= spec.sequence_length
+
+
 def update(spec: LoopSpec, loop: LoopState, key: jax.Array):
     """One train step on a batch sampled from the replay."""
     agent_state, metrics = _update_step(spec, loop.agent, (loop.replay, key))
     return loop.replace(agent=agent_state), metrics
+
+
+def _fused_update(spec: LoopSpec, replay: replay_lib.Replay, agent_state, key: jax.Array):
+    return _update_step(spec, agent_state, (replay, key))
+
+
+def iterate(spec: LoopSpec, loop: LoopState, collect_key: jax.Array, update_keys: jax.Array):
+    """`collect`, then one `update` per key of update_keys [U], in one program: (state,
+    episode summary, metrics {name: [U]}). The same keys as the split calls give the same
+    batches; the replay is read, never written, by the updates."""
+    loop, summary = collect(spec, loop, collect_key)
+    body = functools.partial(_fused_update, spec, loop.replay)
+    agent_state, metrics = jax.lax.scan(body, loop.agent, update_keys)
+    return loop.replace(agent=agent_state), summary, metrics

@@ -214,6 +214,8 @@ def observe(
     Step t draws its latent with `jax.random.split(key, T)[t]`."""
     length = reset.shape[1]
     keys = jax.random.split(key, length)
+    # The scan carries the compute dtype (a float32 replay context or initial carry enters it).
+    carry = _cast_floats(carry, model.dtype)
     inputs = (*_swap_batch_time((tokens, action, reset)), keys)
     body = functools.partial(_observe_body, model, params, sample)
     carry, (entries, feat) = jax.lax.scan(body, carry, inputs)

@@ -30,9 +30,11 @@ from . import openloop as openloop_lib
 from . import progress as progress_lib
 from . import ratio as ratio_lib
 from . import replay as replay_lib
+from . import sharding as sharding_lib
 from .config import override, preset
 from .train_config import (
     MAY_CHANGE_ON_RESUME,
+    RUN_ON,
     TrainConfig,
     changed_on_resume,
     command_line,
@@ -56,30 +58,55 @@ class Compiled(NamedTuple):
     spec: loop_lib.LoopSpec
     collect: Any  # jitted loop.collect(state, key), state donated
     update: Any  # jitted loop.update(state, key), state donated
+    fused: Any  # jitted loop.iterate(state, collect key, update keys [U]), state donated
     report: Any  # jitted _report(state, key); None where the learner has no open-loop report
+    # Where the loop state lives (reimpl.sharding.loop_shardings); None on one device.
+    state_sharding: Any = None
+
+
+def _state_sharding(spec: loop_lib.LoopSpec, layout: sharding_lib.Layout):
+    """The LoopState of shardings, from the state's structure traced at capacity 1."""
+    shapes = jax.eval_shape(functools.partial(loop_lib.init_loop, spec, capacity=1),
+                            jax.random.key(0))
+    return sharding_lib.loop_shardings(layout, shapes, spec.num_envs)
 
 
 def _compile(env: envs_lib.Env, learner: learner_lib.Learner, num_envs: int, steps: int,
-             ratio: float) -> Compiled:
+             ratio: float, devices: int = 1) -> Compiled:
     updates = loop_lib.updates_per_iteration(
         ratio, num_envs, steps, learner.batch_size, learner.batch_length)
-    spec = loop_lib.LoopSpec(learner, env, num_envs, steps, updates)
-    report = None if learner.openloop is None else jax.jit(functools.partial(_report, spec))
-    # The loop state is donated: the replay is written in place, not copied per call
-    # (loop.own_buffers); a caller must not use a state after passing it.
-    return Compiled(spec, jax.jit(functools.partial(loop_lib.collect, spec), donate_argnums=0),
-                    jax.jit(functools.partial(loop_lib.update, spec), donate_argnums=0), report)
+    layout = None if devices == 1 else sharding_lib.layout(devices)
+    spec = loop_lib.LoopSpec(learner, env, num_envs, steps, updates,
+                             None if layout is None else layout.split)
+    programs = [functools.partial(fn, spec)
+                for fn in (loop_lib.collect, loop_lib.update, loop_lib.iterate)]
+    report = None if learner.openloop is None else functools.partial(_report, spec)
+    if layout is None:
+        # The loop state is donated: the replay is written in place, not copied per call
+        # (loop.own_buffers); a caller must not use a state after passing it.
+        jitted = [jax.jit(program, donate_argnums=0) for program in programs]
+        return Compiled(spec, *jitted, report if report is None else jax.jit(report))
+    # The state keeps its sharding through every program; keys and metrics are replicated.
+    # Each program takes the state and k keys and returns the state and k summaries.
+    state, whole = _state_sharding(spec, layout), layout.replicated
+    jitted = [jax.jit(program, donate_argnums=0, in_shardings=(state, *[whole] * k),
+                      out_shardings=(state, *[whole] * k))
+              for program, k in zip(programs, (1, 1, 2), strict=True)]
+    if report is not None:
+        report = jax.jit(report, in_shardings=(state, whole), out_shardings=whole)
+    return Compiled(spec, *jitted, report, state)
 
 
 @functools.cache
 def _compiled(env_name: str, max_episode_steps: int, preset_name: str, overrides: str,
-              learner_name: str, num_envs: int, steps: int, ratio: float) -> Compiled:
+              learner_name: str, num_envs: int, steps: int, ratio: float,
+              devices: int) -> Compiled:
     """The loop spec and its jitted programs, shared by runs of the same shape (a resumed run
     in the same process compiles nothing). Raises LearnerUnavailable."""
     env = envs_lib.make_env(env_name, max_timesteps=max_episode_steps or None)
     learner = learner_lib.build(learner_name, env.obs_space, env.act_space,
                                 override(preset(preset_name), overrides))
-    return _compile(env, learner, num_envs, steps, ratio)
+    return _compile(env, learner, num_envs, steps, ratio, devices)
 
 
 def make_spec(config: TrainConfig, learner: learner_lib.Learner | None = None) -> Compiled:
@@ -88,10 +115,15 @@ def make_spec(config: TrainConfig, learner: learner_lib.Learner | None = None) -
     if learner is not None:
         env = envs_lib.make_env(config.env, max_timesteps=config.max_episode_steps or None)
         return _compile(env, learner, config.num_envs, config.steps_per_collect,
-                        config.train_ratio)
+                        config.train_ratio, config.devices)
     return _compiled(config.env, config.max_episode_steps, config.preset, config.agent,
                      config.learner, config.num_envs, config.steps_per_collect,
-                     config.train_ratio)
+                     config.train_ratio, config.devices)
+
+
+def fused_on(config: TrainConfig) -> bool:
+    """--fused auto: one program per iteration on accelerators, split on XLA:CPU."""
+    return config.fused == "on" or (config.fused == "auto" and jax.default_backend() != "cpu")
 
 
 class RunRefused(Exception):
@@ -135,7 +167,7 @@ def _resumable(config: TrainConfig) -> dict[str, Any]:
         try:
             fix = "resume it with: " + command_line(dataclasses.replace(
                 TrainConfig(**raw["config"]), logdir=config.logdir, resume=True,
-                **{name: getattr(config, name) for name in MAY_CHANGE_ON_RESUME}))
+                **{name: getattr(config, name) for name in (*MAY_CHANGE_ON_RESUME, *RUN_ON)}))
         except (TypeError, ValueError):
             fix = "resume it with the options it was started with"
         raise RunRefused(f"--resume: {path} is a run with {'; '.join(changed)}. Only {may} may "
@@ -147,26 +179,41 @@ def _scalars(metrics) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items() if np.ndim(v) == 0}
 
 
-def _iteration(compiled: Compiled, state, key, tally, names):
+def _updates(compiled: Compiled, state, keys, fused: bool):
+    """keys [1 + U]: collect with the first, then U updates (none before the replay is ready)
+    -> (state, episode summary, [per-update metrics]); fused, all in one program."""
+    spec = compiled.spec
+    if fused and len(keys) > 1 and loop_lib.ready_after_collect(spec, state):
+        state, collected, stacked = compiled.fused(state, keys[0], keys[1:])
+        stacked = {k: np.asarray(v) for k, v in stacked.items()}
+        return state, collected, [{k: float(v[i]) for k, v in stacked.items()}
+                                  for i in range(len(keys) - 1)]
+    collect_key, *update_keys = keys
+    state, collected = compiled.collect(state, collect_key)
+    history = []
+    if loop_lib.ready(spec, state):
+        for update_key in update_keys:
+            state, update_metrics = compiled.update(state, update_key)
+            history.append(_scalars(update_metrics))
+    return state, collected, history
+
+
+def _iteration(compiled: Compiled, state, key, tally, names, fused: bool = False):
     spec = compiled.spec
     iteration = int(state.env_steps) // (spec.num_envs * spec.steps_per_collect)
     due = loop_lib.updates_due(spec.updates, iteration)
-    key, collect_key, *update_keys = jax.random.split(key, 2 + due)
-    state, collected = compiled.collect(state, collect_key)
+    keys = jax.random.split(key, 2 + due)
+    state, collected, history = _updates(compiled, state, keys[1:], fused)
     metrics = _scalars(collected)
     if not metrics["episodes"]:  # their 0 would read as a measured return of 0
         metrics = {k: v for k, v in metrics.items() if k not in metrics_log.EPISODE_KEYS}
     tally = metrics_log.add_episodes(tally, collected["achievement_counts"],
                                      collected["episodes"])
     metrics.update(metrics_log.achievement_metrics(names, tally.counts, tally.episodes))
-    if loop_lib.ready(spec, state) and update_keys:
-        history = []
-        for update_key in update_keys:
-            state, update_metrics = compiled.update(state, update_key)
-            history.append(_scalars(update_metrics))
+    if history:
         metrics.update({k: float(np.mean([h[k] for h in history])) for k in history[0]})
-    metrics["updates"] = len(update_keys) if "loss" in metrics else 0
-    return state, metrics, key, tally
+    metrics["updates"] = len(history)
+    return state, metrics, keys[0], tally
 
 
 def _write_openloop(log: metrics_log.MetricsLog, report_fn, state, key, iteration: int,
@@ -237,6 +284,12 @@ def _start(config: TrainConfig, learner: learner_lib.Learner | None):
     """(compiled, loop state, key, tally) to train from: fresh, or restored for --resume.
     Every refusal comes before the env is built; the logdir changes only after them all."""
     logdir = Path(config.logdir)
+    if config.devices > 1:
+        problem = (sharding_lib.device_refusal(config.devices) or sharding_lib.split_refusal(
+            config.devices, config.num_envs, override(preset(config.preset),
+                                                      config.agent).batch_size))
+        if problem:
+            raise RunRefused(problem)
     try:
         if learner is None:
             learner_lib.load_factory(config.learner)
@@ -245,6 +298,10 @@ def _start(config: TrainConfig, learner: learner_lib.Learner | None):
         compiled = make_spec(config, learner)
     except learner_lib.LearnerUnavailable as error:
         raise RunRefused(f"--learner {error}") from error
+    problem = sharding_lib.split_refusal(config.devices, config.num_envs,
+                                         compiled.spec.learner.batch_size)
+    if problem:  # a learner given as an object, with its own batch size
+        raise RunRefused(problem)
     _check_agent(config, compiled.spec.learner)
     for path in earlier_run:
         path.unlink()
@@ -257,6 +314,8 @@ def _start(config: TrainConfig, learner: learner_lib.Learner | None):
         state = loop_lib.own_buffers(state)
         # A run stopped after its last checkpoint logged iterations it now runs again.
         metrics_log.truncate(logdir, int(state.env_steps))
+    if compiled.state_sharding is not None:
+        state = jax.device_put(state, compiled.state_sharding)
     (logdir / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2))
     return compiled, state, key, tally
 
@@ -267,9 +326,12 @@ def _announce(config: TrainConfig, spec: loop_lib.LoopSpec) -> None:
         spec.learner.batch_size, spec.learner.batch_length)
     agent = f" with {config.agent}" if config.agent else ""
     learner = "" if config.learner == learner_lib.DEFAULT else f", learner {config.learner}"
+    devices = f" on {config.devices} devices" if config.devices > 1 else ""
+    fused = ", one program per iteration (--fused)" if fused_on(config) else ""
     print(f"[train] {config.env}, preset {config.preset}{agent}{learner}, {config.num_envs} "
-          f"envs, {spec.updates:g} updates per {config.num_envs * config.steps_per_collect} env "
-          f"steps on average (train ratio {effective:g}); compiling...", flush=True)
+          f"envs{devices}, {spec.updates:g} updates per "
+          f"{config.num_envs * config.steps_per_collect} env steps on average (train ratio "
+          f"{effective:g}){fused}; compiling...", flush=True)
     if not spec.env.pixels:
         print(f"[train] no open-loop images: {config.env} has no image observation", flush=True)
     elif spec.learner.openloop is None:
@@ -289,10 +351,11 @@ def train(config: TrainConfig, learner: learner_lib.Learner | None = None) -> di
     started, start_steps, last = time.time(), int(state.env_steps), {}
     saved = time.monotonic()
     resumed_at = start_steps if config.resume else None
+    fused = fused_on(config)
     with (metrics_log.MetricsLog(logdir, resumed_at) as log, _StopRequests() as stop,
           progress_lib.Progress("[train]", config.env_steps, "env steps") as progress):
         while int(state.env_steps) < config.env_steps:
-            state, metrics, key, tally = _iteration(compiled, state, key, tally, names)
+            state, metrics, key, tally = _iteration(compiled, state, key, tally, names, fused)
             # Counted from the run's start, so a resumed run keeps the cadence and file names.
             iteration = int(state.env_steps) // per_iteration
             last = {"env_steps": int(state.env_steps), **metrics}
@@ -318,6 +381,8 @@ def train(config: TrainConfig, learner: learner_lib.Learner | None = None) -> di
 
 def main(argv=None) -> int:
     config = parse(sys.argv[1:] if argv is None else argv)
+    if config.distributed:
+        sharding_lib.initialize_distributed()
     try:
         train(config)
     except (RunRefused, checkpoint_lib.CheckpointError) as error:

@@ -11,7 +11,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
-from . import cli
+from . import cli, sharding
 from . import envs as envs_lib
 from . import learner as learner_lib
 from .config import PRESETS, override, preset
@@ -49,6 +49,19 @@ class TrainConfig:
     max_episode_steps: int = _option(0, "episode time limit; 0 keeps craftax's (10000 Classic, "
                                      "100000 full)", minimum=0)
     seed: int = _option(0, "seed of the agent, the envs and the replay sampling")
+    devices: int = _option(1, "devices to train on, data-parallel (reimpl/sharding.py): envs "
+                           "and replay split over them, each update's batch too, parameters "
+                           "replicated; must divide --num-envs and the batch size. With "
+                           "--distributed, counted over all hosts", minimum=1)
+    fused: str = _option("auto", "compile collect and the iteration's updates as one program "
+                         "(on) or each update as its own (off); auto: on for GPU and TPU, off "
+                         "on CPU, where an update inside a loop runs slower (reimpl/loop.py)",
+                         choices=("auto", "on", "off"))
+    distributed: bool = _option(False, "several hosts: call jax.distributed.initialize() first "
+                                "(coordinator from JAX_COORDINATOR_ADDRESS, process count and "
+                                "id from JAX_NUM_PROCESSES and JAX_PROCESS_ID or a cluster JAX "
+                                "detects: SLURM, Open MPI, Kubernetes, Cloud TPU); start the "
+                                "same command on every host, each with its own --logdir")
     logdir: str = _option("runs/craftax", "where the run's checkpoint and logs go; one run per "
                           "directory")
     checkpoint_every: int = _option(50, "iterations between checkpoints", minimum=1)
@@ -140,11 +153,18 @@ def parse(argv) -> TrainConfig:
         learner_lib.load_factory(args.learner)
     except learner_lib.LearnerUnavailable as error:
         parser.error(f"--learner: {error}")
+    batch_size = override(preset(args.preset), args.agent).batch_size
+    problem = sharding.split_refusal(args.devices, args.num_envs, batch_size)
+    if problem:
+        parser.error(problem)
     return TrainConfig(**vars(args))
 
 
-# Not stored in the checkpoint: where and how this process runs the training.
-PROCESS_FIELDS = ("logdir", "resume", "overwrite")
+# Not stored in the checkpoint: where and how this process runs the training. A run resumed
+# on other devices or with the other compilation continues from the same state; its float
+# rounding (reduction order, fusion) may then differ from an uninterrupted run's.
+RUN_ON = ("devices", "fused", "distributed")
+PROCESS_FIELDS = ("logdir", "resume", "overwrite", *RUN_ON)
 # What a resumed run may change: how long it runs, how often it checkpoints and reports.
 # Every other stored field must be as the run was started.
 MAY_CHANGE_ON_RESUME = ("env_steps", "checkpoint_every", "checkpoint_minutes", "report_every")
