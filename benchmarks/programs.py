@@ -38,6 +38,30 @@ def assert_float32(compiled: jax.stages.Compiled, name: str) -> None:
                            f"must compute in float32 (official: reference_adapter/loader.py)")
 
 
+def assert_compute_dtype(compiled: jax.stages.Compiled, dtype: str, name: str) -> None:
+    """float32: no bfloat16 value anywhere; bfloat16: the program computes in it."""
+    if dtype == "float32":
+        assert_float32(compiled, name)
+    elif "bf16" not in compiled.as_text():
+        raise RuntimeError(f"{name}: asked for bfloat16 compute, the compiled program has none")
+
+
+@contextlib.contextmanager
+def official_compute_dtype(dtype: str):
+    """The official module-level COMPUTE_DTYPE (float32 as the adapter loads it) set to `dtype`
+    while the block runs: programs traced inside compute in it, as the official agent does by
+    default (bfloat16). The official code reads it at trace time, so compiled programs keep it."""
+    from reference_adapter import loader
+
+    official = loader.load()
+    saved = official.nets.COMPUTE_DTYPE, official.utils.COMPUTE_DTYPE
+    official.nets.COMPUTE_DTYPE = official.utils.COMPUTE_DTYPE = getattr(jnp, dtype)
+    try:
+        yield
+    finally:
+        official.nets.COMPUTE_DTYPE, official.utils.COMPUTE_DTYPE = saved
+
+
 @functools.lru_cache(maxsize=1)
 def official_agent(config: AgentConfig, preset_name: str, seed: int = 0):
     """The official agent for the reimpl config's preset and batch shape, with the official
