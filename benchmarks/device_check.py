@@ -34,7 +34,7 @@ import jax
 
 from reimpl import cli
 from reimpl import loop as loop_lib
-from reimpl.config import preset
+from reimpl.config import PRESETS, preset
 from reimpl.train import TrainConfig, fused_on, make_spec, train
 
 from . import policy_step, programs, report, workload
@@ -62,6 +62,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--curve-seconds", type=float, help=(
         f"length of the learning run, at the measured fused rate (default "
         f"{FULL['curve_seconds']:g}; --smoke: {SMOKE['curve_seconds']:g})"))
+    parser.add_argument("--presets", help=(
+        f"train and policy step presets, comma-separated (default "
+        f"{','.join(FULL['presets'])}; --smoke: {','.join(SMOKE['presets'])})"))
     parser.add_argument("--out", type=Path, help="also write the markdown to this file")
     args = parser.parse_args(argv)
     if not args.smoke and jax.default_backend() == "cpu":
@@ -72,6 +75,13 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         if args.curve_seconds <= 0:
             parser.error(f"--curve-seconds must be positive, got {args.curve_seconds:g}")
         settings["curve_seconds"] = args.curve_seconds
+    if args.presets is not None:
+        names = tuple(filter(None, args.presets.split(",")))
+        unknown = [name for name in names if name not in PRESETS]
+        if unknown or not names:
+            parser.error(f"--presets: unknown {', '.join(unknown) or 'none given'}; choose "
+                         f"from {', '.join(PRESETS)}")
+        settings["presets"] = names
     args.settings = settings
     return args
 

@@ -12,7 +12,10 @@ from benchmarks.device_check import FULL, SMOKE, _curve, _parse
 @pytest.mark.parametrize("argv, message", [
     ([], "no GPU or TPU here (jax backend cpu); --smoke runs the check at debug size on the CPU"),
     (["--smoke", "--curve-seconds", "0"], "--curve-seconds must be positive, got 0"),
-], ids=["cpu-without-smoke", "zero-curve"])
+    (["--smoke", "--presets", "size12m,huge"], "--presets: unknown huge; choose from defaults, "
+                                               "debug, cpu, size1m, size12m, size25m, size50m, "
+                                               "size100m, size200m, size400m"),
+], ids=["cpu-without-smoke", "zero-curve", "unknown-preset"])
 def test_bad_input_is_one_line(argv, message, capsys):
     with pytest.raises(SystemExit) as stopped:
         _parse(argv)
@@ -25,6 +28,7 @@ def test_smoke_is_debug_size_and_the_full_check_the_official_sizes():
     assert _parse(["--smoke"]).settings == SMOKE
     assert FULL["presets"] == ("size12m", "size50m") and FULL["train_ratio"] == 512
     assert _parse(["--smoke", "--curve-seconds", "5"]).settings["curve_seconds"] == 5
+    assert _parse(["--smoke", "--presets", "size12m"]).settings["presets"] == ("size12m",)
 
 
 def test_curve_rows_weight_returns_by_episodes_and_skip_missing_losses():
