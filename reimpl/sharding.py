@@ -9,10 +9,12 @@ take and return arrays with these shardings and XLA's partitioner inserts the co
   device), so the train step runs data-parallel and the gradient mean over the batch becomes
   an all-reduce across devices. The replayed sequences are drawn as on one device (uniform
   over all envs, `reimpl.replay.sample`), so a sharded run trains on the same batches as an
-  unsharded one with the same seed; only the order of float reductions differs.
+  unsharded one with the same seed; only the order of float reductions differs. (That order
+  decides the sign of the official zero-initialised heads' first predictions, a sum that
+  cancels to 0 (README, "Facts"), so from that initialisation two runs part from the start.)
 
 Several hosts: `jax.distributed.initialize()` makes `jax.devices()` every process's devices;
-the mesh then spans hosts and every process runs the same programs (see `initialize`).
+the mesh then spans hosts and every process runs the same programs (`initialize_distributed`).
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
 """`python -m reimpl.train`: DreamerV3 on Craftax; env stepping and updates compiled by XLA.
 The agent is a learner (reimpl/learner.py): the reimpl's by default, another by `--learner`.
+`--devices N` trains data-parallel over N devices (reimpl/sharding.py); `--fused` compiles an
+iteration's collect and updates as one program (reimpl/loop.py), by default off XLA:CPU.
 
 The host loop only logs (progress line, JSONL and TensorBoard scalars, open-loop prediction
 images) and checkpoints the whole loop state (agent, optimizer, envs, replay, RNG key,
