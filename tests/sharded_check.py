@@ -6,6 +6,7 @@ jax is imported, which a pytest process has long done. Prints one JSON object:
   relative to the leaf's largest magnitude, and whether every other leaf is equal;
 - collect: the same for a sharded collect against the unsharded one (whole loop state and the
   episode summary);
+- fused: the same for a fused iteration (a collect and 2 updates in one program);
 - replay_gathered: the replay keys whose whole array the compiled sharded update all-gathers
   (at replay capacity 1024; at 32, XLA gathers the [E, C] scalar keys, then as small as the
   batch, rather than reduce the sampled ones);
@@ -103,7 +104,12 @@ def check_programs() -> dict:
     collect = compare({"state": single, "summary": single_summary},
                       {"state": sharded, "summary": sharded_summary})
     collect["replay_split"] = str(sharded.replay.data["vector"].sharding.spec)
-    return {"update": update, "collect": collect}
+    keys = jax.random.split(key, 3)  # a collect and 2 updates
+    single, _, single_metrics = one.fused(copy(), keys[0], keys[1:])
+    sharded, _, sharded_metrics = four.fused(placed(), keys[0], keys[1:])
+    fused = compare({"state": single, "metrics": single_metrics},
+                    {"state": sharded, "metrics": sharded_metrics})
+    return {"update": update, "collect": collect, "fused": fused}
 
 
 def check_train(workdir: Path) -> dict:
