@@ -88,49 +88,71 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 # --------------------------------------------------------------------------- train step
 
-def _train_step_rows(name: str, dtype: str, batch_size: int, batch_length: int,
-                     repeats: int) -> list[list[str]]:
-    """Both sides at one preset and compute dtype, timed in alternating rounds. The official
-    agent (variables float32 either way) is built once per preset."""
+def _bfloat16(compiled: jax.stages.Compiled) -> str:
+    """Whether a compiled program holds bfloat16 values, as the tables report it (a record,
+    not a refusal: a GPU run must not end on a dtype XLA chose)."""
+    return "yes" if "bf16" in compiled.as_text() else "no"
+
+
+def _alternated(sides: list, repeats: int, label: str) -> list[str]:
+    """reimpl and official timed in alternating rounds -> row cells: each time, the paired
+    ratio, each side's bfloat16 presence and compile time."""
+    (ours, ours_exe), (theirs, theirs_exe) = measure_interleaved(sides, repeats, label)
+    return [report.duration(ours), report.duration(theirs), report.paired_ratio(ours, theirs),
+            f"{_bfloat16(ours_exe)} / {_bfloat16(theirs_exe)}",
+            f"{report.seconds(ours.compile_s)} / {report.seconds(theirs.compile_s)}"]
+
+
+def _preset_rows(name: str, settings: dict) -> tuple[list[list[str]], list[str]]:
+    """(train step rows, one per compute dtype; the policy step row) of one preset, its
+    official agent (variables float32 either way) built once for all of them."""
+    batch_size, batch_length = settings["batch"]
     float32_config = preset(name, batch_size=batch_size, batch_length=batch_length)
-    config = dataclasses.replace(float32_config, compute_dtype=dtype)
-    batch = workload.train_batch(config)
     official = programs.official_agent(float32_config, name)
-    label = f"train step {name} {dtype}"
-    with programs.official_compute_dtype(dtype):  # traced and compiled in the block
-        sides = [programs.reimpl_train(config, batch), programs.official_train(official, batch)]
-        measured = measure_interleaved(sides, repeats, label)
-    for program, (_, compiled) in zip(sides, measured, strict=True):
-        programs.assert_compute_dtype(compiled, dtype, f"{label} {program.name}")
-    (ours, _), (theirs, _) = measured
-    return [[name, dtype, report.duration(ours), report.duration(theirs),
-             report.paired_ratio(ours, theirs),
-             f"{report.seconds(ours.compile_s)} / {report.seconds(theirs.compile_s)}"]]
+    steps = []
+    for dtype in DTYPES:
+        config = dataclasses.replace(float32_config, compute_dtype=dtype)
+        batch = workload.train_batch(config)
+        with programs.official_compute_dtype(dtype):  # traced and compiled in the block
+            sides = [programs.reimpl_train(config, batch),
+                     programs.official_train(official, batch)]
+            steps.append([name, dtype, *_alternated(sides, settings["repeats"],
+                                                    f"train step {name} {dtype}")])
+    envs = settings["policy_envs"]
+    obs = workload.policy_obs(envs)
+    sides = [programs.reimpl_policy(float32_config, obs), programs.official_policy(official, obs)]
+    calls = settings["repeats"] * policy_step.CALLS_PER_REPEAT
+    policy = [name, str(envs), *_alternated(sides, calls, f"policy step {name} x{envs}")]
+    return steps, policy
+
+
+HEADER = ["preset", "reimpl", "official", "reimpl/official", "bfloat16 in program "
+          "(reimpl / official)", "compile reimpl / official"]
 
 
 def step_tables(settings: dict) -> tuple[report.Table, report.Table]:
-    """Train step (both compute dtypes) and policy step, preset by preset: a preset's official
-    agent serves all its programs, and is dropped with them before the next (device memory)."""
+    """Train step (both compute dtypes) and policy step, preset by preset; a preset's
+    programs and official agent are dropped before the next (device memory)."""
     batch_size, batch_length = settings["batch"]
-    steps = report.Table(f"Train step on the device, batch {batch_size}x{batch_length}", [
-        "preset", "compute", "reimpl", "official", "reimpl/official", "compile reimpl / "
-        "official"])
-    policies = []
+    steps = report.Table(f"Train step on the device, batch {batch_size}x{batch_length}",
+                         [HEADER[0], "compute", *HEADER[1:]])
+    policies = report.Table("Policy step on the device", [HEADER[0], "envs", *HEADER[1:]])
     for name in settings["presets"]:
-        for dtype in DTYPES:
-            steps.rows += _train_step_rows(name, dtype, batch_size, batch_length,
-                                           settings["repeats"])
-        policies += policy_step.run_preset(name, batch_size, batch_length,
-                                           [settings["policy_envs"]], settings["repeats"], True)
+        rows, policy = _preset_rows(name, settings)
+        steps.rows += rows
+        policies.rows.append(policy)
         programs.official_agent.cache_clear()
         jax.clear_caches()
     steps.notes.append(
         f"Median [min-max] of {settings['repeats']} alternating rounds (reimpl, official, ...); "
         f"reimpl/official is the median [min-max] of the per-round ratios. Parameters float32 "
-        f"on both sides; bfloat16 is the compute dtype (the official default on GPU, "
-        f"reimpl --agent compute_dtype=bfloat16), checked present in both compiled programs, "
-        f"and float32 checked free of bfloat16.")
-    return steps, policy_step.table(policies, settings["repeats"], None)
+        f"on both sides; the compute dtype bfloat16 is the official default on GPU (reimpl: "
+        f"--agent compute_dtype=bfloat16); matmul precision is JAX's default on both sides.")
+    policies.notes.append(
+        f"One call steps every env once, mid-episode, sampling the action; median [min-max] of "
+        f"{settings['repeats'] * policy_step.CALLS_PER_REPEAT} alternating calls, float32. "
+        f"Official: the inner `Agent.policy` program with the official policy variables.")
+    return steps, policies
 
 
 # ---------------------------------------------------------------------------- the loop

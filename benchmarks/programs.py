@@ -38,14 +38,6 @@ def assert_float32(compiled: jax.stages.Compiled, name: str) -> None:
                            f"must compute in float32 (official: reference_adapter/loader.py)")
 
 
-def assert_compute_dtype(compiled: jax.stages.Compiled, dtype: str, name: str) -> None:
-    """float32: no bfloat16 value anywhere; bfloat16: the program computes in it."""
-    if dtype == "float32":
-        assert_float32(compiled, name)
-    elif "bf16" not in compiled.as_text():
-        raise RuntimeError(f"{name}: asked for bfloat16 compute, the compiled program has none")
-
-
 @contextlib.contextmanager
 def official_compute_dtype(dtype: str):
     """The official module-level COMPUTE_DTYPE (float32 as the adapter loads it) set to `dtype`

@@ -73,8 +73,9 @@ class TrainConfig:
                                 "(LOGDIR/openloop/iter_XXXXXX.png and TensorBoard openloop/image), "
                                 "pixel envs only", minimum=1)
     resume: bool = _option(False, "continue the run in --logdir from its checkpoint; the "
-                           "options must be those it was started with, except --env-steps and "
-                           "the checkpoint and report cadences")
+                           "options must be those it was started with, except --env-steps, "
+                           "the checkpoint and report cadences, and --devices, --fused and "
+                           "--distributed (bit-exact only when these three are unchanged)")
     overwrite: bool = _option(False, "delete the run already in --logdir (its checkpoint, logs "
                               "and images) and start a new one")
 

@@ -1,6 +1,6 @@
 """`python -m benchmarks.device_check`: refusals in one line before anything is timed, and the
-learning-curve rows it prints. Its end-to-end run is `--smoke` (about 8 min on the loaded
-2-core machine), run by hand, not here."""
+learning-curve rows it prints. Its end-to-end run is `--smoke` (4.5 and 8 min in two runs on
+the shared 2-core machine), run by hand, not here."""
 
 from __future__ import annotations
 
