@@ -184,7 +184,8 @@ def _fused_update(spec: LoopSpec, replay: replay_lib.Replay, agent_state, key: j
 def iterate(spec: LoopSpec, loop: LoopState, collect_key: jax.Array, update_keys: jax.Array):
     """`collect`, then one `update` per key of update_keys [U], in one program: (state,
     episode summary, metrics {name: [U]}). The same keys as the split calls give the same
-    batches; the replay is read, never written, by the updates."""
+    batches; the replay is read, never written, by the updates. Jitted, it compiles once per
+    update count, which `updates_due` makes at most two (floor and ceiling of the average)."""
     loop, summary = collect(spec, loop, collect_key)
     body = functools.partial(_fused_update, spec, loop.replay)
     agent_state, metrics = jax.lax.scan(body, loop.agent, update_keys)
