@@ -1,10 +1,15 @@
-"""Project-wide pytest setup: CPU only, deterministic hypothesis under CI."""
+"""Project-wide pytest setup: CPU only, deterministic hypothesis under CI, and compiled
+programs dropped between test modules before they exhaust the process's memory mappings
+(parity_tests/memory_maps.py)."""
 
 import os
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
+import pytest  # noqa: E402
 from hypothesis import Phase, settings  # noqa: E402
+
+from parity_tests import memory_maps  # noqa: E402
 
 settings.register_profile("ci", derandomize=True, deadline=None, max_examples=50)
 settings.register_profile("dev", deadline=None, max_examples=50)
@@ -16,3 +21,9 @@ settings.load_profile(os.environ.get("PARITY_HYPOTHESIS_PROFILE")
                       or ("ci" if os.environ.get("CI") else "dev"))
 
 pytest_plugins = ("parity_tests.plugin",)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    yield
+    memory_maps.release_if_crowded()
