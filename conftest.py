@@ -1,5 +1,5 @@
 """Project-wide pytest setup: CPU only, deterministic hypothesis under CI, and compiled
-programs dropped between test modules before they exhaust the process's memory mappings
+programs dropped between tests before they exhaust the process's memory mappings
 (parity_tests/memory_maps.py)."""
 
 import os
@@ -23,7 +23,7 @@ settings.load_profile(os.environ.get("PARITY_HYPOTHESIS_PROFILE")
 pytest_plugins = ("parity_tests.plugin",)
 
 
-@pytest.fixture(autouse=True, scope="module")
+@pytest.fixture(autouse=True)
 def _release_compiled_programs():
     yield
     memory_maps.release_if_crowded()
