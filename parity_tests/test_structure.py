@@ -38,10 +38,10 @@ TERMS = ("dyn", "rep", "rew", "con", "image", "policy", "value", "repval")
 def _perturbation(name, act_space):
     if name == "action":
         classes = act_space["action"].classes
-        return lambda values, t: _at(values, t, lambda x: (x + 1) % classes)
+        return lambda values, t: time_patterns.changed_at(values, t, lambda x: (x + 1) % classes)
     if name == "image":
-        return lambda values, t: _at(values, t, lambda x: 255 - x)
-    return lambda values, t: _at(values, t, lambda x: ~x)
+        return lambda values, t: time_patterns.changed_at(values, t, lambda x: 255 - x)
+    return lambda values, t: time_patterns.changed_at(values, t, lambda x: ~x)
 
 
 def _flip_dependent(resets: np.ndarray, offset: int, steps_out: int) -> np.ndarray:
@@ -56,12 +56,6 @@ def _flip_dependent(resets: np.ndarray, offset: int, steps_out: int) -> np.ndarr
     s = np.arange(steps_out)[None] + offset
     same = episode[:, :, None] == episode[:, s[0]][:, None, :]
     return same & (s > t)[None]
-
-
-def _at(values, t, change):
-    changed = np.array(values, copy=True)
-    changed[:, t] = change(changed[:, t])
-    return changed
 
 
 @pytest.fixture(scope="module")
@@ -85,15 +79,19 @@ def cache():
     return {}
 
 
-def _target_side(parity, target, check, description, obs_space, act_space, preset_name):
-    """(run: batch -> loss terms, the perturbed parameters) of the target's own networks."""
+def _target_side(parity, target, check, description, obs_space, act_space, preset_name,
+                 cache):
+    """(run: batch -> loss terms, the perturbed parameters) of the target's own networks; the
+    pieces are asked for by every check (a missing one is reported under each), the
+    parameters made once."""
     own_params = parity.piece(target, "own_params", check, "BUG", description)
     own_losses = parity.piece(target, "own_losses", check, "BUG", description)
-    params = own_networks.perturbed(own_params(obs_space, act_space, preset_name, SEED),
-                                    SEED + 1)
-    run = lambda data, p=params: own_losses(  # noqa: E731
+    if "params" not in cache:
+        cache["params"] = own_networks.perturbed(
+            own_params(obs_space, act_space, preset_name, SEED), SEED + 1)
+    run = lambda data, p=cache["params"]: own_losses(  # noqa: E731
         obs_space, act_space, preset_name, p, data, SEED)
-    return run, params
+    return run, cache["params"]
 
 
 def _patterns(cache, side, run, batch, name, act_space):
@@ -110,7 +108,7 @@ def test_observe_time_index(name, part, target, parity, preset_name, obs_space, 
     description = (f"which {part} loss steps a change of the replayed {name} at step t "
                    f"reaches (each side's own networks)")
     run, _ = _target_side(parity, target, check, description, obs_space, act_space,
-                          preset_name)
+                          preset_name, cache)
     official = _patterns(cache, "official", official_side[0], probe_batch, name, act_space)
     ours = _patterns(cache, "target", run, probe_batch, name, act_space)
     outputs = own_networks.part_outputs(official, obs_space)[part]
@@ -133,29 +131,24 @@ def test_observe_time_index(name, part, target, parity, preset_name, obs_space, 
                    f"reached; terms {', '.join(outputs)})")
 
 
-@pytest.fixture(scope="module")
-def flows(cache):
-    return cache
-
-
 @pytest.mark.parametrize("term", TERMS)
 def test_gradient_flow_params(term, target, parity, preset_name, obs_space, act_space,
-                              official_agent, official_side, probe_batch, flows):
+                              official_agent, official_side, probe_batch, cache):
     check = f"gradient_flow/params/{term}"
     description = f"which modules receive the gradient of mean({term}) (each side's own networks)"
     run, params = _target_side(parity, target, check, description, obs_space, act_space,
-                               preset_name)
+                               preset_name, cache)
     group_of = parity.piece(target, "own_param_group", check, "BUG", description)
-    if "grads" not in flows:
+    if "grads" not in cache:
         official = official_agent.loss_grads(probe_batch, variables=official_side[1])
         ours = jax.jacrev(lambda p: {k: v.mean() for k, v in run(probe_batch, p).items()})(
             params)
         named = {t: {jax.tree_util.keystr(path): g
                      for path, g in jax.tree_util.tree_leaves_with_path(tree)}
                  for t, tree in ours.items()}
-        flows["grads"] = (own_networks.group_norms(named, group_of),
+        cache["grads"] = (own_networks.group_norms(named, group_of),
                           own_networks.group_norms(official, lambda n: n.split("/", 1)[0]))
-    ours, official = (side.get(term, {}) for side in flows["grads"])
+    ours, official = (side.get(term, {}) for side in cache["grads"])
     tag, detail = own_networks.flow_difference(term, ours, official)
     receives = sorted(own_networks.receiving(official))
     parity.verdict(check, tag, description, not detail, detail,

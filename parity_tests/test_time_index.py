@@ -13,7 +13,6 @@ quantity give it its severity.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from parity_tests import network_outputs, operating_point, time_patterns
@@ -31,16 +30,10 @@ PROBES = {  # check: (piece, input, output, perturbation)
 REWARD_STEP = 3.0
 TRAJECTORIES = 6
 PERTURB = {
-    "add": lambda values, t: _at(values, t, lambda x: x + REWARD_STEP),
-    "halve": lambda values, t: _at(values, t, lambda x: x * 0.5),
-    "flip": lambda values, t: _at(values, t, lambda x: ~x),
+    "add": lambda values, t: time_patterns.changed_at(values, t, lambda x: x + REWARD_STEP),
+    "halve": lambda values, t: time_patterns.changed_at(values, t, lambda x: x * 0.5),
+    "flip": lambda values, t: time_patterns.changed_at(values, t, lambda x: ~x),
 }
-
-
-def _at(values, t, change):
-    changed = np.array(values, copy=True)
-    changed[:, t] = change(changed[:, t])
-    return changed
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,13 @@ REACHED = 1e-5
 MAX_SHIFT = 2
 
 
+def changed_at(values, t: int, change: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """A copy of `values` [B, T, ...] with step t replaced by change(values[:, t])."""
+    changed = np.array(values, copy=True)
+    changed[:, t] = change(changed[:, t])
+    return changed
+
+
 def patterns(run: Callable[[dict], dict], inputs: dict, name: str,
              perturb: Callable[[np.ndarray, int], np.ndarray]) -> dict[str, np.ndarray]:
     """{output: [B, T_in, T_out] booleans}: does perturb(inputs[name], t) move output[:, s]?

@@ -10,9 +10,11 @@ to anything else.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 
 from parity_tests import operating_point
+from reimpl import agent as agent_lib
 from reimpl import heads
 from reimpl.config import AgentConfig, override, preset
 from reimpl.spaces import Space
@@ -101,6 +103,12 @@ def config(preset_name: str) -> AgentConfig:
         return with_official_overrides(preset(operating_point.BASE_PRESET),
                                        operating_point.OVERRIDES)
     return preset(preset_name)
+
+
+@functools.cache
+def agent(obs_items: tuple, act_items: tuple, preset_name: str) -> agent_lib.Agent:
+    """The reimpl agent for spaces given as (key, space) item tuples, at a preset."""
+    return agent_lib.Agent.build(dict(obs_items), dict(act_items), config(preset_name))
 
 
 def official_config(preset_name: str) -> dict[str, object]:

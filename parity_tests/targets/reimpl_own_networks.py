@@ -13,14 +13,8 @@ from reimpl import agent as agent_lib
 
 
 @functools.cache
-def _agent(obs_items: tuple, act_items: tuple, preset_name: str) -> agent_lib.Agent:
-    return agent_lib.Agent.build(dict(obs_items), dict(act_items),
-                                reimpl_config.config(preset_name))
-
-
-@functools.cache
 def _losses_fn(obs_items: tuple, act_items: tuple, preset_name: str):
-    agent = _agent(obs_items, act_items, preset_name)
+    agent = reimpl_config.agent(obs_items, act_items, preset_name)
 
     def losses(params, data, seed):
         key = jax.random.key(seed)
@@ -31,8 +25,8 @@ def _losses_fn(obs_items: tuple, act_items: tuple, preset_name: str):
 
 
 def own_params(obs_space, act_space, preset_name, seed):
-    return dict(agent_lib.init(_agent(tuple(obs_space.items()), tuple(act_space.items()),
-                                      preset_name), jax.random.key(seed)).params)
+    agent = reimpl_config.agent(tuple(obs_space.items()), tuple(act_space.items()), preset_name)
+    return dict(agent_lib.init(agent, jax.random.key(seed)).params)
 
 
 def own_losses(obs_space, act_space, preset_name, params, batch, seed):

@@ -75,14 +75,8 @@ def world_model_grads(obs_space, act_space, preset_name, params, batch):
 
 
 @functools.cache
-def _agent(obs_items: tuple, act_items: tuple, preset_name: str) -> agent_lib.Agent:
-    return agent_lib.Agent.build(dict(obs_items), dict(act_items),
-                                reimpl_config.config(preset_name))
-
-
-@functools.cache
 def _agent_fns(obs_items: tuple, act_items: tuple, preset_name: str):
-    agent = _agent(obs_items, act_items, preset_name)
+    agent = reimpl_config.agent(obs_items, act_items, preset_name)
     key = jax.random.key(0)  # unused in deterministic mode
 
     def losses(state, data):
@@ -127,7 +121,7 @@ def train_step(obs_space, act_space, preset_name, variables, batch):
 
 @functools.cache
 def _policy_fn(obs_items: tuple, act_items: tuple, preset_name: str):
-    agent = _agent(obs_items, act_items, preset_name)
+    agent = reimpl_config.agent(obs_items, act_items, preset_name)
 
     def sample(params, obs, key):
         carry = agent_lib.initial_policy_carry(agent, 1)
@@ -139,7 +133,7 @@ def _policy_fn(obs_items: tuple, act_items: tuple, preset_name: str):
 
 @functools.cache
 def _rollout_fn(obs_items: tuple, act_items: tuple, preset_name: str):
-    agent = _agent(obs_items, act_items, preset_name)
+    agent = reimpl_config.agent(obs_items, act_items, preset_name)
 
     def rollout(params, obs):
         carry = agent_lib.initial_policy_carry(agent, obs["is_first"].shape[0])
