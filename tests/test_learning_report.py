@@ -61,3 +61,31 @@ def test_learning_refuses_to_continue_with_other_options(tmp_path):
     with pytest.raises(learning.Refused, match=r"holds a comparison with --seeds \[0\] "
                                                r"\(this run: \[0, 1\]\); only --env-steps"):
         learning._claim(other)
+
+
+def test_learning_advances_only_the_named_runs(tmp_path, monkeypatch):
+    trained = []
+    monkeypatch.setattr(learning, "_random", lambda args: {"return_mean": 1.0, "return_std": 1.0,
+                                                           "episodes": 4})
+    monkeypatch.setattr(learning, "_advance",
+                        lambda args, learner, seed, target, random: trained.append(
+                            (learner, seed, target)))
+    monkeypatch.setattr(learning.report, "write", lambda *args: None)
+    args = learning._parse(["--logdir", str(tmp_path), "--env-steps", "8", "--eval-every", "4",
+                            "--advance", "official:1,reimpl"])
+    learning._claim(args)
+    learning.run(args, "command")
+    assert trained == [("reimpl", 0, 4), ("reimpl", 1, 4), ("official", 1, 4),
+                       ("reimpl", 0, 8), ("reimpl", 1, 8), ("official", 1, 8)]
+    # --advance is not part of the comparison: the same logdir takes another choice.
+    learning._claim(learning._parse(["--logdir", str(tmp_path), "--eval-every", "4",
+                                     "--advance", "official"]))
+
+
+def test_learning_refuses_an_unknown_run_in_one_line(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        learning.main(["--advance", "official:7"])
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.startswith(
+        "python -m benchmarks.learning: error: --advance: 'official:7' is none of this "
+        "comparison's runs")

@@ -8,6 +8,8 @@ LOGDIR/settings.json. The same command continues where it stopped: evaluated che
 kept, each run resumes from its checkpoint (bit-exactly, as reimpl.train --resume), and a
 larger --env-steps extends every run. The runs advance together, one evaluation point at a
 time, and the report is rewritten after each point, so a stopped comparison still compares.
+`--advance` lets some runs go ahead (e.g. the official learner past the point where the
+reimpl's behaviour is already known); the report still shows every run, each as far as it got.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ DEFAULT_OUT = Path(__file__).resolve().parents[2] / "LEARNING.md"
 KEPT = ("episodes", "return_mean", "return_std", "length_mean", "length_std", "crafter_score",
         "achievements", "env", "envs", "seed")
 # Options a continued comparison may change; every other one must be as it was started.
-MAY_CHANGE = ("env_steps", "out")
+MAY_CHANGE = ("env_steps", "out", "advance")
 
 
 def _names(parser: argparse.ArgumentParser, text: str) -> list[str]:
@@ -57,6 +59,26 @@ def _seeds(parser: argparse.ArgumentParser, text: str) -> list[int]:
     if not seeds or len(set(seeds)) != len(seeds):
         parser.error(f"--seeds: {text!r} must name at least one seed, each once")
     return seeds
+
+
+def _advanced(parser: argparse.ArgumentParser, text: str, learners: list[str],
+              seeds: list[int]) -> set[tuple[str, int]]:
+    """The runs `--advance` names: `all`, or learners and learner:seed pairs."""
+    runs = {(learner, seed) for learner in learners for seed in seeds}
+    if text == "all":
+        return runs
+    chosen = set()
+    for item in (x for x in text.split(",") if x):
+        learner, _, seed = item.partition(":")
+        named = {r for r in runs if r[0] == learner and (not seed or str(r[1]) == seed)}
+        if not named:
+            parser.error(f"--advance: {item!r} is none of this comparison's runs; name a "
+                         f"learner ({', '.join(learners)}) or learner:seed (seeds "
+                         f"{', '.join(map(str, seeds))})")
+        chosen |= named
+    if not chosen:
+        parser.error("--advance: name at least one run, or all")
+    return chosen
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -88,12 +110,16 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     add("--eval-envs", type=int, default=8, help="environments of an evaluation")
     add("--eval-seed", type=int, default=0, help="seed of the evaluation episodes (the same "
         "initial worlds for every checkpoint and the random policy)")
+    add("--advance", default="all", help="the runs to train this time: all, or comma-separated "
+        "learners and learner:seed pairs (e.g. official or official:0); the others keep what "
+        "they have, and the report shows every run")
     add("--logdir", type=Path, default=Path("runs/learning"), help="where the runs, their "
         "evaluations and the random baseline go")
     add("--out", type=Path, default=DEFAULT_OUT, help="the report; its plot is written next to "
         "it with the suffix .png")
     args = parser.parse_args(argv)
     args.learners, args.seeds = _names(parser, args.learners), _seeds(parser, args.seeds)
+    args.advance = _advanced(parser, args.advance, args.learners, args.seeds)
     for name in ("env_steps", "eval_every", "num_envs", "steps_per_collect", "replay_capacity",
                  "episodes", "eval_envs"):
         if getattr(args, name) < 1:
@@ -208,7 +234,8 @@ def run(args: argparse.Namespace, command: str) -> Path:
     for target in _targets(args):
         for learner in args.learners:
             for seed in args.seeds:
-                _advance(args, learner, seed, target, random)
+                if (learner, seed) in args.advance:
+                    _advance(args, learner, seed, target, random)
         evaluations = {learner: {seed: _evaluations(args.logdir / learner / f"seed{seed}")
                                  for seed in args.seeds} for learner in args.learners}
         report.write(args.out, evaluations, random, _report_settings(args, random), command)
