@@ -20,6 +20,7 @@ from reimpl import cli
 from reimpl.config import PRESETS
 
 from . import flops, loop, policy_step, programs, report, train_step
+from .profile import SECTION as PROFILE_SECTION
 from .timing import progress
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
@@ -133,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         print("\n" + table.text(), flush=True)
     text = report.markdown(command, header, tables, notes,
                            "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    # The profile (python -m benchmarks.profile) is its own run: keep its section.
+    kept = report.section(args.out.read_text(), PROFILE_SECTION) if args.out.exists() else None
+    text = f"{text.rstrip()}\n\n{kept}\n" if kept else text
     args.out.write_text(text)
     progress(f"wrote {args.out}")
     return 0

@@ -11,8 +11,9 @@ counts them), the body of each `scan` counted `length` times, the costlier branc
 `cond`, after removing dead code as XLA does (the official step, traced through ninjax,
 carries unused equations worth 37% more matmul FLOPs at the debug preset; without them the
 sides differ only where the reimpl computes the same function with fewer multiply-adds: the
-decoder's upsampling fused into its convolutions, reimpl/upsample_conv.py). On loop-free programs the count equals XLA's less XLA's elementwise
-FLOPs (checked for matmuls, strided and transposed convolutions and their gradients).
+decoder's upsampling fused into its convolutions, reimpl/upsample_conv.py). On loop-free
+programs the count equals XLA's less XLA's elementwise FLOPs (checked for matmuls, strided
+and transposed convolutions and their gradients).
 Elementwise work is left out, as it is from the peak it is compared with (fused multiply-adds
 per cycle).
 

@@ -149,3 +149,25 @@ def markdown(command: str, header: dict[str, str], tables: list[Table], notes: l
     lines += [f"- load average at the end: {load_after}", ""]
     lines += [item for table in tables for item in (table.markdown(), "")]
     return "\n".join(lines)
+
+
+def _markers(name: str) -> tuple[str, str]:
+    return f"<!-- {name}: begin -->", f"<!-- {name}: end -->"
+
+
+def section(text: str, name: str) -> str | None:
+    """The marked section `name` of a report, markers included, or None."""
+    start, end = _markers(name)
+    if start not in text or end not in text:
+        return None
+    return text[text.index(start):text.index(end) + len(end)]
+
+
+def with_section(text: str, name: str, body: str) -> str:
+    """The report with its section `name` replaced by `body` (appended if it has none)."""
+    start, end = _markers(name)
+    new = f"{start}\n{body}\n{end}"
+    old = section(text, name)
+    if old is not None:
+        return text.replace(old, new)
+    return f"{text.rstrip()}\n\n{new}\n" if text else f"{new}\n"

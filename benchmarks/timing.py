@@ -138,13 +138,13 @@ def measure_interleaved(programs: list[Program], repeats: int, label: str
     progress(f"{label}: {repeats} timed rounds of {names}")
     seconds: list[list[float]] = [[] for _ in programs]
     for _ in range(repeats):
-        for index, (program, compiled) in enumerate(zip(programs, executables)):
+        for index, (program, compiled) in enumerate(zip(programs, executables, strict=True)):
             start = time.perf_counter()
             arguments[index] = program.call(compiled, arguments[index])
             seconds[index].append(time.perf_counter() - start)
     results = []
     for program, compiled, compile_s, (peak, method), times in zip(
-            programs, executables, compile_times, peaks, seconds):
+            programs, executables, compile_times, peaks, seconds, strict=True):
         measurement = Measurement(compile_s, tuple(times), peak, method)
         progress(f"{_name(label, program, programs)}: median {measurement.median:.4g} s "
                  f"[{measurement.low:.4g}-{measurement.high:.4g}]")
@@ -161,4 +161,4 @@ def paired_ratios(ours: Measurement, theirs: Measurement) -> tuple[float, ...]:
     """Per-round ratios of two measurements timed in the same rounds (`measure_interleaved`)."""
     if len(ours.seconds) != len(theirs.seconds):
         raise ValueError("paired ratios need measurements of the same rounds")
-    return tuple(a / b for a, b in zip(ours.seconds, theirs.seconds))
+    return tuple(a / b for a, b in zip(ours.seconds, theirs.seconds, strict=True))

@@ -48,7 +48,7 @@ def run_preset(name: str, batch_size: int, batch_length: int, repeats: int,
         sides.append(programs.official_train(programs.official_agent(config, name), batch))
     measured = measure_interleaved(sides, repeats, f"train step {name}")
     return [_result(name, program, measurement, compiled, count_flops)
-            for program, (measurement, compiled) in zip(sides, measured)]
+            for program, (measurement, compiled) in zip(sides, measured, strict=True)]
 
 
 def table(results: list[Result], batch_size: int, batch_length: int, repeats: int,
