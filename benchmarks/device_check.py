@@ -6,7 +6,7 @@ printed as markdown sections in BENCHMARKS.md's format (`--out` writes them to a
 2. policy step, reimpl against official, float32, 16 envs;
 3. the compiled Craftax loop of `reimpl.train` at the crafter train ratio 512: one iteration
    (collect, then the updates due) as split programs called by the host against one fused
-   program (`reimpl.loop.iterate`), alternating rounds; env steps/s of each;
+   program (`reimpl.train.loop.iterate`), alternating rounds; env steps/s of each;
 4. a short Craftax-Classic-Pixels learning run (`reimpl.train.train`, the loop's programs
    already compiled, --fused auto) for --curve-seconds at the fused rate just measured: its
    first curve, episode return and loss by env steps.
@@ -15,7 +15,7 @@ Sized for under 8 minutes on one H200-class GPU (not yet measured: no GPU was le
 written); each section prints its own elapsed time so a first run shows where the time goes.
 `--smoke` runs every section end to end on the CPU at debug size in a few minutes, with a
 Craftax-Classic-Symbolic loop and curve at train ratio 32 (on XLA:CPU a fused program with
-convolutions runs 10-50x slower, reimpl/loop.py); its figures are not to quote.
+convolutions runs 10-50x slower, reimpl/train/loop.py); its figures are not to quote.
 """
 
 from __future__ import annotations
@@ -33,9 +33,10 @@ from pathlib import Path
 import jax
 
 from reimpl import cli
-from reimpl import loop as loop_lib
 from reimpl.config import PRESETS, preset
-from reimpl.train import TrainConfig, fused_on, make_spec, train
+from reimpl.train import loop as loop_lib
+from reimpl.train.run import fused_on, make_spec, train
+from reimpl.train.train_config import TrainConfig
 
 from . import policy_step, programs, report, workload
 from .timing import Measurement, measure_interleaved, progress
@@ -228,7 +229,7 @@ def loop_table(settings: dict, config: TrainConfig, compiled,
         f"{config.train_ratio:g}, batch {compiled.spec.learner.batch_size}x"
         f"{compiled.spec.learner.batch_length}); median [min-max] of {settings['repeats']} "
         f"alternating rounds. split: one collect program, then each update its own program "
-        f"called by the host; fused: one program (reimpl.loop.iterate, `--fused on`). The "
+        f"called by the host; fused: one program (reimpl.train.loop.iterate, `--fused on`). The "
         f"split side's collect was compiled before, while filling the replay.")
     return table
 

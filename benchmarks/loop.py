@@ -4,7 +4,7 @@ updating (replay sample + train step).
 
 An iteration of `reimpl.train` is one compiled collect (envs x steps-per-collect env steps)
 followed by U compiled updates, called back to back by the host, U set by the train ratio
-(`reimpl.loop.updates_per_iteration`). So the two programs are timed separately, on the very
+(`reimpl.train.loop.updates_per_iteration`). So the two programs are timed separately, on the very
 functions `reimpl.train.make_spec` compiles, and each ratio's rates follow from
 t_iteration = t_collect + U * t_update: a ratio of 512 needs no hundreds of updates timed.
 """
@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 import jax
 
-from reimpl import loop as loop_lib
-from reimpl.train import TrainConfig, make_spec
+from reimpl.train import loop as loop_lib
+from reimpl.train.run import make_spec
+from reimpl.train.train_config import TrainConfig
 
 from . import report
 from .timing import Measurement, Program, measure, progress

@@ -1,8 +1,8 @@
 """The benchmarked workload: Craftax-like spaces and the inputs both sides receive.
 
-Spaces: a 64x64x3 uint8 image (Craftax-Classic pixels after the 63->64 pad, see reimpl/envs.py)
-and 17 discrete actions. Both sides get the very same arrays, built once per size: a train
-batch in the official replay layout and a policy observation.
+Spaces: a 64x64x3 uint8 image (Craftax-Classic pixels after the 63->64 pad, see
+reimpl/train/envs.py) and 17 discrete actions. Both sides get the very same arrays, built once
+per size: a train batch in the official replay layout and a policy observation.
 """
 
 from __future__ import annotations

@@ -5,14 +5,14 @@
 (sampling) inside the collect scan and its own `Agent.train` inside the update program, as pure
 functions through ninjax `nj.pure`, on batches from the reimpl's replay. The same envs, seeds,
 replay and schedule as the reimpl learner, so the agent code is the only difference. The
-protocol is reimpl/learner.py's, met by duck typing: this side imports nothing of the reimpl.
+protocol is reimpl/train/learner.py's, met by duck typing: this side imports nothing of the reimpl.
 
 The state is the flat dict of every official variable (`dyn/dynin0/kernel`, `opt/step`,
 `retnorm/lo`, ...), as `OfficialAgent.train_step` takes and returns it. Each call's `nj.seed()`
 stream starts from the given key's raw data (uint32[2]), as `OfficialAgent` seeds from an int.
 
 What the loop does for both learners and the official driver does not: every replayed
-sequence starts from the RSSM state its policy stored (`consec` 0, reimpl/replay.py), and the
+sequence starts from the RSSM state its policy stored (`consec` 0, reimpl/train/replay.py), and the
 train step's `outs['replay']` (the recomputed entries) is not written back into the replay.
 """
 

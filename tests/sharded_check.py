@@ -32,8 +32,10 @@ from pathlib import Path  # noqa: E402
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
-from reimpl import loop as loop_lib  # noqa: E402
-from reimpl.train import TrainConfig, main, make_spec  # noqa: E402
+from reimpl.train import loop as loop_lib  # noqa: E402
+from reimpl.train.__main__ import main  # noqa: E402
+from reimpl.train.run import make_spec  # noqa: E402
+from reimpl.train.train_config import TrainConfig  # noqa: E402
 
 # Reward and value heads off uniform (outscale 1, official 0): at the official zero
 # initialisation their prediction is the residual of a symmetric sum that cancels to 0, whose

@@ -8,7 +8,8 @@ import argparse
 
 import pytest
 
-from reimpl import evaluate, ratio, train, train_config
+from reimpl.train import __main__ as train_main
+from reimpl.train import evaluate, ratio, train_config
 
 PARSERS = {"train": train_config.build_parser, "evaluate": evaluate.build_parser,
            "ratio": ratio.build_parser}
@@ -51,7 +52,7 @@ def test_help_describes_every_option_with_its_default_and_choices(name, monkeypa
 ], ids=["train-word", "evaluate-episodes", "evaluate-time-limit", "ratio-zero-envs",
         "ratio-negative-target", "ratio-infinite-target", "ratio-nan-grad-steps"])
 def test_bad_input_is_one_line(name, argv, message, capsys):
-    main = {"train": train.main, "evaluate": evaluate.main, "ratio": ratio.main}[name]
+    main = {"train": train_main.main, "evaluate": evaluate.main, "ratio": ratio.main}[name]
     with pytest.raises(SystemExit) as stopped:
         main(argv)
     assert stopped.value.code == 2

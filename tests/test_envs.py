@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from craftax.craftax_env import make_craftax_env_from_name
 
-from reimpl import envs
 from reimpl.spaces import bookkeeping_spaces
+from reimpl.train import envs
 
 NUM_ENVS = 2
 TIME_LIMIT = 3

@@ -8,8 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from reimpl import evaluate
-from reimpl.train import TrainConfig, train
+from reimpl.train import evaluate
+from reimpl.train.run import train
+from reimpl.train.train_config import TrainConfig
 
 # tests/test_train.py's TINY: in one pytest process its compiled loop is reused.
 TINY = TrainConfig(env="Craftax-Classic-Symbolic-v1", preset="debug", num_envs=2,

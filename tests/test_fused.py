@@ -19,8 +19,9 @@ import jax
 import numpy as np
 import pytest
 
-from reimpl import checkpoint
-from reimpl.train import TrainConfig, fused_on, train
+from reimpl.train import checkpoint
+from reimpl.train.run import fused_on, train
+from reimpl.train.train_config import TrainConfig
 
 TOLERANCE = 1e-6
 CONFIG = TrainConfig(env="Craftax-Classic-Symbolic-v1", preset="debug", num_envs=2,

@@ -22,9 +22,10 @@ import pytest
 from parity_tests.operating_point import mid_warmup
 from reference_adapter.official_config import make_config
 from reference_adapter.typed_config import official_overrides
-from reimpl import loop as loop_lib
 from reimpl.config import override, preset
-from reimpl.train import RunRefused, TrainConfig, make_spec, train
+from reimpl.train import loop as loop_lib
+from reimpl.train.run import RunRefused, make_spec, train
+from reimpl.train.train_config import TrainConfig
 
 OFFICIAL = "reference_adapter.learner:official_learner"
 CONFIG = TrainConfig(env="Craftax-Classic-Symbolic-v1", preset="debug", learner=OFFICIAL,
@@ -90,9 +91,9 @@ def test_reimpl_train_runs_the_official_learner_and_resumes_it(filled, tmp_path)
     assert _jsonl(part) == _jsonl(full)
     assert (part / "checkpoint.msgpack").read_bytes() == (full / "checkpoint.msgpack").read_bytes()
     with pytest.raises(RunRefused, match=f"is a run with --learner '{OFFICIAL}' \\(this run: "
-                                         "'reimpl.learner:reimpl_learner'\\)"):
+                                         "'reimpl.train.learner:reimpl_learner'\\)"):
         train(dataclasses.replace(CONFIG, logdir=str(full), resume=True, env_steps=48,
-                                  learner="reimpl.learner:reimpl_learner"))
+                                  learner="reimpl.train.learner:reimpl_learner"))
 
 
 @pytest.mark.parametrize("name", ["defaults", "debug", "size1m", "size12m"])

@@ -18,10 +18,11 @@ from reimpl import parameters
 from reimpl import rssm as rssm_lib
 from reimpl.agent import Agent
 from reimpl.config import preset
-from reimpl.openloop import BORDER, IMAGINED, OBSERVED, SEQUENCES, grid, openloop, write_png
 from reimpl.replay_context import apply_replay_context
 from reimpl.spaces import discrete_act_space, image_obs_space
-from reimpl.train import TrainConfig, train
+from reimpl.train.openloop import BORDER, IMAGINED, OBSERVED, SEQUENCES, grid, openloop, write_png
+from reimpl.train.run import train
+from reimpl.train.train_config import TrainConfig
 
 BATCH, LENGTH, CONTEXT, SIZE, ACTIONS = 2, 6, 3, 16, 5
 

@@ -1,4 +1,4 @@
-"""reimpl/progress.py on a fake clock and a string stream, and as reimpl.train and
+"""reimpl/train/progress.py on a fake clock and a string stream, and as reimpl.train and
 reimpl.evaluate show it. Before it, reimpl.train redrew one `\\r` line (one long line in a log
 file) whose rate counted the compiling first iteration, with no ETA; reimpl.evaluate showed
 nothing until its report."""
@@ -12,9 +12,10 @@ import jax
 import numpy as np
 import pytest
 
-from reimpl import evaluate
-from reimpl.progress import Progress, duration
-from reimpl.train import TrainConfig, train
+from reimpl.train import evaluate
+from reimpl.train.progress import Progress, duration
+from reimpl.train.run import train
+from reimpl.train.train_config import TrainConfig
 
 # tests/test_train.py's TINY: in one pytest process its compiled loop is reused.
 TINY = TrainConfig(env="Craftax-Classic-Symbolic-v1", preset="debug", num_envs=2,

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from reimpl.ratio import (
+from reimpl.train.ratio import (
     OFFICIAL,
     grad_steps_for,
     main,
@@ -52,7 +52,7 @@ def test_ratio_counts_replayed_steps_per_env_step():
 
 
 def test_loop_schedule_reaches_the_ratio():
-    from reimpl.loop import updates_per_iteration
+    from reimpl.train.loop import updates_per_iteration
 
     updates = updates_per_iteration(512, 16, 64, 16, 64)
     assert train_ratio(16, 64, updates, 16, 64) == 512
@@ -100,7 +100,7 @@ def test_module_entry_point_runs():
 @pytest.mark.parametrize("per_iteration", [0.5, 6.25, 1 / 3, 8.0], ids=["half", "quarter",
                                                                        "third", "whole"])
 def test_updates_due_carries_fractions(per_iteration):
-    from reimpl.loop import updates_due
+    from reimpl.train.loop import updates_due
 
     counts = [updates_due(per_iteration, i) for i in range(999)]
     assert all(c in (int(per_iteration), int(per_iteration) + 1) for c in counts)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from reimpl import replay as replay_lib
+from reimpl.train import replay as replay_lib
 
 CAPACITY, ENVS, LENGTH = 16, 2, 5
 FALSE_ALARM = 1e-6  # chance that the uniformity test fails a correct sampler, for any key

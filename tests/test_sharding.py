@@ -1,5 +1,5 @@
-"""Data-parallel training (reimpl/sharding.py) on 4 forced host devices. XLA_FLAGS must be set
-before jax is imported, so the sharded runs happen in a subprocess (tests/sharded_check.py,
+"""Data-parallel training (reimpl/train/sharding.py) on 4 forced host devices. XLA_FLAGS must
+be set before jax is imported, so the sharded runs happen in a subprocess (tests/sharded_check.py,
 one run of about 2.5 min on the loaded 2-core machine); the refusals run here, on this
 process's one device.
 
@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from reimpl import train as train_lib
-from reimpl.train import main
+from reimpl.train import run as run_lib
+from reimpl.train.__main__ import main
 
 UPDATE_TOLERANCE = 2e-6
 COLLECT_TOLERANCE = 1e-6
@@ -90,7 +90,7 @@ def test_more_devices_than_present_are_refused_before_the_env(tmp_path, monkeypa
     def build(*args):
         raise AssertionError("built the env before refusing")
 
-    monkeypatch.setattr(train_lib, "make_spec", build)
+    monkeypatch.setattr(run_lib, "make_spec", build)
     with pytest.raises(SystemExit) as stopped:
         main(["--preset", "debug", "--num-envs", "8", "--devices", "8", "--logdir",
               str(tmp_path)])

@@ -19,11 +19,13 @@ import pytest
 from flax import serialization
 from tensorboardX.proto import event_pb2
 
-from reimpl import checkpoint, metrics_log, train_config
-from reimpl import loop as loop_lib
-from reimpl import train as train_lib
 from reimpl.config import preset
-from reimpl.train import RunRefused, TrainConfig, main, make_spec, train
+from reimpl.train import checkpoint, metrics_log, train_config
+from reimpl.train import loop as loop_lib
+from reimpl.train import run as run_lib
+from reimpl.train.__main__ import main
+from reimpl.train.run import RunRefused, make_spec, train
+from reimpl.train.train_config import TrainConfig
 
 # A 3-step time limit, so episodes (and achievement tallies) finish before the resume point.
 TINY = TrainConfig(env="Craftax-Classic-Symbolic-v1", preset="debug", num_envs=2,
@@ -154,6 +156,18 @@ def test_train_resume_allows_the_cadences_and_other_spellings_of_the_same_agent(
     assert train_config.changed_on_resume(stored, resumed) == []
 
 
+def test_train_resume_takes_the_default_learner_under_its_old_name():
+    """Checkpoints written before the training system moved into reimpl/train/ store the
+    default learner as 'reimpl.learner:reimpl_learner', a module that no longer exists; they
+    resume (and reimpl.train.evaluate reads them) as runs of the default learner."""
+    stored = {**train_config.stored_config(TINY), "learner": "reimpl.learner:reimpl_learner"}
+    assert train_config.upgraded(stored) == train_config.stored_config(TINY)
+    assert train_config.changed_on_resume(stored, TINY) == []
+    official = "reference_adapter.learner:official_learner"
+    assert train_config.changed_on_resume({**stored, "learner": official}, TINY) == [
+        f"--learner {official!r} (this run: 'reimpl.train.learner:reimpl_learner')"]
+
+
 def test_train_resume_after_a_crash_logs_no_point_twice(uninterrupted, tmp_path):
     """A run that crashed after its checkpoint at step 8 had logged steps 16 and 24 too; the
     resumed run logs them again. metrics.jsonl held 8, 16, 24, 16, 24 and TensorBoard two
@@ -191,7 +205,7 @@ def _no_env_build(monkeypatch):
     def build(*args):
         raise AssertionError("built the env before refusing")
 
-    monkeypatch.setattr(train_lib, "make_spec", build)
+    monkeypatch.setattr(run_lib, "make_spec", build)
 
 
 def test_train_refuses_to_start_over_an_existing_run(uninterrupted, tmp_path, monkeypatch):

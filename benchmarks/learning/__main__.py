@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from reimpl import cli
-from reimpl import envs as envs_lib
-from reimpl import evaluate as evaluate_lib
-from reimpl import learner as learner_lib
-from reimpl import train as train_lib
 from reimpl.config import PRESETS
-from reimpl.train_config import TrainConfig
+from reimpl.train import envs as envs_lib
+from reimpl.train import evaluate as evaluate_lib
+from reimpl.train import learner as learner_lib
+from reimpl.train import run as run_lib
+from reimpl.train.train_config import TrainConfig
 
 from . import evaluation, report
 
@@ -180,14 +180,14 @@ def _advance(args: argparse.Namespace, learner: str, seed: int, target: int,
     logdir = Path(config.logdir)
     if any(e["target"] == target for e in _evaluations(logdir)):
         return
-    resume = (logdir / train_lib.CHECKPOINT).is_file()
+    resume = (logdir / run_lib.CHECKPOINT).is_file()
     if not resume:  # a run that never reached a checkpoint starts again
         (logdir / "evaluations.jsonl").unlink(missing_ok=True)
     _say(f"{learner} seed {seed}: training to {target} env steps"
          + (" (resumed)" if resume else ""))
-    train_lib.train(dataclasses.replace(config, env_steps=target, resume=resume,
-                                        overwrite=not resume))
-    contestant, env_steps = evaluation.contestant(config, logdir / train_lib.CHECKPOINT)
+    run_lib.train(dataclasses.replace(config, env_steps=target, resume=resume,
+                                      overwrite=not resume))
+    contestant, env_steps = evaluation.contestant(config, logdir / run_lib.CHECKPOINT)
     _say(f"{learner} seed {seed}: evaluating the checkpoint at {env_steps} env steps")
     evaluated = _kept(evaluate_lib.evaluate(contestant, args.episodes, args.eval_envs,
                                             args.eval_seed))
@@ -248,9 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     try:
         run(args, shlex.join(["python", "-m", "benchmarks.learning", *argv]))
-    except (Refused, train_lib.RunRefused) as error:
+    except (Refused, run_lib.RunRefused) as error:
         raise SystemExit(f"[learning] {error}") from None
-    except train_lib.Interrupted as stopped:
+    except run_lib.Interrupted as stopped:
         print(f"{stopped}\n[learning] run the same command again to continue the comparison",
               file=sys.stderr, flush=True)
         return 128 + stopped.signum

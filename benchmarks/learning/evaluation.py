@@ -1,6 +1,6 @@
-"""A checkpoint of any learner as a `reimpl.evaluate` contestant: the learner's own policy
+"""A checkpoint of any learner as a `reimpl.train.evaluate` contestant: the learner's own policy
 (`policy_step`, sampling) from the state the checkpoint holds, run on the episodes
-`reimpl.evaluate.evaluate` selects (each env's first episodes, round by round, from a seed).
+`reimpl.train.evaluate.evaluate` selects (each env's first episodes, round by round, from a seed).
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from pathlib import Path
 import jax
 from flax import serialization
 
-from reimpl import checkpoint as checkpoint_lib
-from reimpl import evaluate as evaluate_lib
-from reimpl import learner as learner_lib
-from reimpl.train import TrainConfig, make_spec
+from reimpl.train import checkpoint as checkpoint_lib
+from reimpl.train import evaluate as evaluate_lib
+from reimpl.train import learner as learner_lib
+from reimpl.train.run import make_spec
+from reimpl.train.train_config import TrainConfig
 
 
 def learner_policy(learner: learner_lib.Learner) -> evaluate_lib.Policy:

@@ -19,16 +19,15 @@ from reimpl import agent as agent_lib
 from reimpl import (
     decoder,
     distributions,
-    loop,
     losses,
     normalize,
     optimizer,
-    replay,
     returns,
     rssm,
     world_model,
 )
 from reimpl.nets import symexp, symlog
+from reimpl.train import loop, replay
 
 Patch = Callable[[object, str, object], None]  # patch(owner, attribute, replacement)
 

@@ -20,9 +20,10 @@ from parity_tests.targets import (
 )
 from parity_tests.targets.reimpl_actor_critic import twohot
 from reimpl import agent as agent_lib
-from reimpl import distributions, loop, parameters, replay, returns, rssm, world_model
+from reimpl import distributions, parameters, returns, rssm, world_model
 from reimpl.config import RSSMConfig
 from reimpl.replay_context import apply_replay_context
+from reimpl.train import loop, replay
 
 
 def latent_kl_losses(post, prior, unimix, free_nats):

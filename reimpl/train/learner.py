@@ -1,5 +1,5 @@
 """The learner the training loop drives: the policy that acts in the envs and the train step
-on replayed batches. `reimpl.loop` takes one as an argument, so the same loop (envs, replay,
+on replayed batches. `reimpl.train.loop` takes one as an argument, so the same loop (envs, replay,
 schedule, logs, checkpoints) runs any agent that meets this protocol.
 
 `reimpl_learner` (the default) is this package's agent. `python -m reimpl.train --learner
@@ -21,19 +21,19 @@ from typing import Any, Protocol
 
 import jax
 
-from . import agent as agent_lib
+from .. import agent as agent_lib
+from ..config import AgentConfig
+from ..spaces import Space
 from . import openloop as openloop_lib
-from .config import AgentConfig
-from .spaces import Space
 
-DEFAULT = "reimpl.learner:reimpl_learner"
+DEFAULT = "reimpl.train.learner:reimpl_learner"
 
 
 class Learner(Protocol):
     batch_size: int  # sequences per replayed batch
     batch_length: int  # trained steps per sequence
     replay_context: int  # extra leading steps per sequence that only start the world model
-    # (state, batch, key, context) -> {image key: uint8 [B, 3, T, H, W, C]} (reimpl.openloop's
+    # (state, batch, key, context) -> {image key: uint8 [B, 3, T, H, W, C]} (reimpl.train.openloop's
     # layout), or None: the learner has no open-loop report.
     openloop: Callable | None
 
@@ -49,7 +49,7 @@ class Learner(Protocol):
         reads beyond obs and action, e.g. the RSSM state for the replay context)."""
 
     def train_step(self, state, batch: dict[str, jax.Array], key: jax.Array):
-        """batch {key: [B, replay_context + batch_length, ...]}, as `reimpl.replay.sample`
+        """batch {key: [B, replay_context + batch_length, ...]}, as `reimpl.train.replay.sample`
         returns it -> (state, metrics {name: scalar}); metrics hold the total `loss`."""
 
 

@@ -35,7 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from .spaces import Space, bookkeeping_spaces, discrete_act_space
+from ..spaces import Space, bookkeeping_spaces, discrete_act_space
 
 ENV_NAMES = (
     "Craftax-Classic-Pixels-v1",

@@ -8,7 +8,7 @@ take and return arrays with these shardings and XLA's partitioner inserts the co
 - Each update's batch is constrained to be split over its batch axis (B / N sequences per
   device), so the train step runs data-parallel and the gradient mean over the batch becomes
   an all-reduce across devices. The replayed sequences are drawn as on one device (uniform
-  over all envs, `reimpl.replay.sample`), so a sharded run trains on the same batches as an
+  over all envs, `reimpl.train.replay.sample`), so a sharded run trains on the same batches as an
   unsharded one with the same seed; only the order of float reductions differs. (That order
   decides the sign of the official zero-initialised heads' first predictions, a sum that
   cancels to 0 (README, "Facts"), so from that initialisation two runs part from the start.)

@@ -1,7 +1,8 @@
-"""`python -m reimpl.train`: DreamerV3 on Craftax; env stepping and updates compiled by XLA.
-The agent is a learner (reimpl/learner.py): the reimpl's by default, another by `--learner`.
-`--devices N` trains data-parallel over N devices (reimpl/sharding.py); `--fused` compiles an
-iteration's collect and updates as one program (reimpl/loop.py), by default off XLA:CPU.
+"""A training run, as `python -m reimpl.train` starts it (reimpl/train/__main__.py): DreamerV3
+on Craftax; env stepping and updates compiled by XLA. The agent is a learner
+(reimpl/train/learner.py): the reimpl's by default, another by `--learner`. `--devices N`
+trains data-parallel over N devices (reimpl/train/sharding.py); `--fused` compiles an
+iteration's collect and updates as one program (reimpl/train/loop.py), by default off XLA:CPU.
 
 The host loop only logs (progress line, JSONL and TensorBoard scalars, open-loop prediction
 images) and checkpoints the whole loop state (agent, optimizer, envs, replay, RNG key,
@@ -23,6 +24,7 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
+from ..config import override, preset
 from . import checkpoint as checkpoint_lib
 from . import envs as envs_lib
 from . import learner as learner_lib
@@ -33,7 +35,6 @@ from . import progress as progress_lib
 from . import ratio as ratio_lib
 from . import replay as replay_lib
 from . import sharding as sharding_lib
-from .config import override, preset
 from .train_config import (
     MAY_CHANGE_ON_RESUME,
     RUN_ON,
@@ -41,8 +42,8 @@ from .train_config import (
     changed_on_resume,
     command_line,
     flag,
-    parse,
     stored_config,
+    upgraded,
 )
 
 
@@ -62,7 +63,7 @@ class Compiled(NamedTuple):
     update: Any  # jitted loop.update(state, key), state donated
     fused: Any  # jitted loop.iterate(state, collect key, update keys [U]), state donated
     report: Any  # jitted _report(state, key); None where the learner has no open-loop report
-    # Where the loop state lives (reimpl.sharding.loop_shardings); None on one device.
+    # Where the loop state lives (reimpl.train.sharding.loop_shardings); None on one device.
     state_sharding: Any = None
 
 
@@ -168,7 +169,7 @@ def _resumable(config: TrainConfig) -> dict[str, Any]:
         may = ", ".join(map(flag, MAY_CHANGE_ON_RESUME))
         try:
             fix = "resume it with: " + command_line(dataclasses.replace(
-                TrainConfig(**raw["config"]), logdir=config.logdir, resume=True,
+                TrainConfig(**upgraded(raw["config"])), logdir=config.logdir, resume=True,
                 **{name: getattr(config, name) for name in (*MAY_CHANGE_ON_RESUME, *RUN_ON)}))
         except (TypeError, ValueError):
             fix = "resume it with the options it was started with"
@@ -380,25 +381,3 @@ def train(config: TrainConfig, learner: learner_lib.Learner | None = None) -> di
     print(f"[train] done in {time.time() - started:.0f}s; logs in {logdir}", flush=True)
     return last
 
-
-def main(argv=None) -> int:
-    config = parse(sys.argv[1:] if argv is None else argv)
-    if config.distributed:
-        sharding_lib.initialize_distributed()
-    try:
-        train(config)
-    except (RunRefused, checkpoint_lib.CheckpointError) as error:
-        raise SystemExit(f"[train] {error}") from None
-    except Interrupted as stopped:
-        print(stopped, file=sys.stderr, flush=True)
-        return 128 + stopped.signum  # the shell's code for a signal
-    except KeyboardInterrupt:
-        # Before the loop (or a second Ctrl-C in it): nothing was checkpointed just now.
-        print(f"\n[train] interrupted; the last checkpoint, if any, is {config.logdir}/"
-              f"{CHECKPOINT}", file=sys.stderr, flush=True)
-        return 128 + signal.SIGINT
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

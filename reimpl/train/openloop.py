@@ -17,11 +17,11 @@ import jax.numpy as jnp
 import numpy as np
 from PIL import Image
 
-from . import parameters
-from . import rssm as rssm_lib
-from .agent import Agent
-from .encoder import image_keys
-from .replay_context import apply_replay_context
+from .. import parameters
+from .. import rssm as rssm_lib
+from ..agent import Agent
+from ..encoder import image_keys
+from ..replay_context import apply_replay_context
 
 SEQUENCES = 6  # official agent.py Agent.report: RB = min(6, B)
 BORDER = 2  # pixels of the frame around each picture (official report)

@@ -11,10 +11,11 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
-from . import cli, sharding
+from .. import cli
+from ..config import PRESETS, override, preset
 from . import envs as envs_lib
 from . import learner as learner_lib
-from .config import PRESETS, override, preset
+from . import sharding
 
 
 def _option(default, help: str, *, minimum: float | None = None, choices=None):
@@ -37,8 +38,9 @@ class TrainConfig:
                          "(fields and types in reimpl/config.py)")
     learner: str = _option(learner_lib.DEFAULT, "the agent the loop trains, MODULE:FACTORY: a "
                            "function (obs_space, act_space, agent config) -> learner, protocol "
-                           "in reimpl/learner.py; reference_adapter.learner:official_learner is "
-                           "the official DreamerV3 with the same --preset and --agent config")
+                           "in reimpl/train/learner.py; "
+                           "reference_adapter.learner:official_learner is the official DreamerV3 "
+                           "with the same --preset and --agent config")
     num_envs: int = _option(8, "environments stepped in lock-step", minimum=1)
     steps_per_collect: int = _option(8, "env steps per env between update phases", minimum=1)
     train_ratio: float = _option(32.0, "replayed steps per env step (official run.train_ratio)",
@@ -49,13 +51,13 @@ class TrainConfig:
     max_episode_steps: int = _option(0, "episode time limit; 0 keeps craftax's (10000 Classic, "
                                      "100000 full)", minimum=0)
     seed: int = _option(0, "seed of the agent, the envs and the replay sampling")
-    devices: int = _option(1, "devices to train on, data-parallel (reimpl/sharding.py): envs "
+    devices: int = _option(1, "devices to train on, data-parallel (reimpl/train/sharding.py): envs "
                            "and replay split over them, each update's batch too, parameters "
                            "replicated; must divide --num-envs and the batch size. With "
                            "--distributed, counted over all hosts", minimum=1)
     fused: str = _option("auto", "compile collect and the iteration's updates as one program "
                          "(on) or each update as its own (off); auto: on for GPU and TPU, off "
-                         "on CPU, where an update inside a loop runs slower (reimpl/loop.py)",
+                         "on CPU, where an update inside a loop runs slower (reimpl/train/loop.py)",
                          choices=("auto", "on", "off"))
     distributed: bool = _option(False, "several hosts: call jax.distributed.initialize() first "
                                 "(coordinator from JAX_COORDINATOR_ADDRESS, process count and "
@@ -200,10 +202,24 @@ def _agent_differences(stored: dict[str, Any], config: TrainConfig) -> list[str]
             if before[name] != now[name]]
 
 
+# The default learner's spec before the training system moved into reimpl/train/; checkpoints
+# written then store it, and it names the same learner as DEFAULT.
+OLD_DEFAULT_LEARNER = "reimpl.learner:reimpl_learner"
+
+
+def upgraded(stored: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's stored config in this version's terms: a checkpoint from before --learner
+    existed is a run of the default learner, and so is one that names its old spec."""
+    stored = {"learner": learner_lib.DEFAULT, **stored}
+    if stored["learner"] == OLD_DEFAULT_LEARNER:
+        stored["learner"] = learner_lib.DEFAULT
+    return stored
+
+
 def changed_on_resume(stored: dict[str, Any], config: TrainConfig) -> list[str]:
     """Fields of the stored config this run would change and may not, as '--flag old (this
-    run: new)'. A checkpoint from before --learner existed is a run of the default learner."""
-    stored = {"learner": learner_lib.DEFAULT, **stored}
+    run: new)'."""
+    stored = upgraded(stored)
     current = stored_config(config)
     changed = []
     for name in [*current, *sorted(set(stored) - set(current))]:

@@ -1,6 +1,6 @@
 """One training iteration: collect `steps_per_collect` steps in every env with the learner's
 policy (a scan over env steps), then run the number of updates the train ratio implies. The
-learner is an argument (reimpl/learner.py): the reimpl's agent by default, or any other that
+learner is an argument (reimpl/train/learner.py): the reimpl's agent by default, or any other that
 meets the protocol.
 
 Two ways to compile an iteration (`reimpl.train --fused`):
@@ -16,7 +16,7 @@ fori_loop took 1146 s against 114 s for one update as its own program, on a load
 machine), and on Classic-Symbolic, with no convolutions, an update inside the loop took
 0.8-0.9x the time of a separate call. `benchmarks.device_check` times both on a GPU.
 
-Data parallelism (`reimpl.sharding`): `spec.batch_sharding` splits each replayed batch over
+Data parallelism (`reimpl.train.sharding`): `spec.batch_sharding` splits each replayed batch over
 the devices; the state's shardings are the compiled programs' own.
 
 Train ratio, in the official sense: replayed steps per environment step. An iteration collects
@@ -50,13 +50,14 @@ class LoopSpec:
     num_envs: int
     steps_per_collect: int
     updates: float  # per iteration, on average (updates_due gives each iteration's count)
-    # A replayed batch's sharding over devices (reimpl.sharding: split on the batch axis), or
+    # A replayed batch's sharding over devices (reimpl.train.sharding: split on the batch axis), or
     # None on one device, where the programs carry no sharding annotation at all.
     batch_sharding: Any = None
 
     @property
     def agent(self):
-        """The reimpl agent of a reimpl learner (`reimpl.evaluate` builds its policy from it)."""
+        """The reimpl agent of a reimpl learner (`reimpl.train.evaluate` builds its policy from
+        it)."""
         return self.learner.agent
 
     @property
