@@ -1,10 +1,14 @@
-"""Project-wide pytest setup: CPU only, deterministic hypothesis under CI, and compiled
-programs dropped between tests before they exhaust the process's memory mappings
+"""Project-wide pytest setup: CPU only, compiled programs kept on disk between runs
+(parity_tests/compile_cache.py), deterministic hypothesis under CI, and compiled programs
+dropped between tests before they exhaust the process's memory mappings
 (parity_tests/memory_maps.py)."""
 
 import os
 
+from parity_tests import compile_cache
+
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+compile_cache.enable()  # before anything imports JAX, which reads these variables once
 
 import pytest  # noqa: E402
 from hypothesis import Phase, settings  # noqa: E402

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from parity_tests import findings, report
+from parity_tests import compile_cache, findings, report
 from parity_tests.mutants.catalogue import MUTANTS
 from parity_tests.mutants.diagnosis import CAUGHT, Diagnosis, baseline_problems, judge
 from parity_tests.target import DEFAULT_TARGET
@@ -54,11 +54,7 @@ ARCHITECTURE_FREE_TESTS = ("parity_tests/test_actor_critic_outputs.py",
 
 
 def _environment() -> dict[str, str]:
-    cache = Path(os.environ.get("DREAMER_PARITY_CACHE", Path.home() / ".cache/dreamer-parity"))
-    return {**os.environ, "JAX_COMPILATION_CACHE_DIR": str(cache / "xla"),
-            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
-            "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1",
-            "PARITY_HYPOTHESIS_PROFILE": "mutants"}
+    return {**os.environ, **compile_cache.settings(), "PARITY_HYPOTHESIS_PROFILE": "mutants"}
 
 
 @dataclass(frozen=True)
