@@ -53,7 +53,7 @@ PARTS = {
 }
 OPTIMIZER = "optimizer update and bookkeeping (outside the loss)"
 LOSSES = "losses, returns and their gradients (outside any module)"
-UNNAMED = "no name stack (layout copies XLA inserted)"
+UNNAMED = "no name stack near it (operations XLA made itself)"
 # Operations whose events contain those of the operations they run.
 CONTROL_FLOW = {"while", "conditional", "call"}
 TOP_OPS = 6
@@ -70,6 +70,9 @@ _INSTRUCTION = re.compile(r"^\s+(?:ROOT\s+)?%?([\w.\-]+)\s*=\s*(.*)$")
 _OPCODE = re.compile(r"\s*([a-z][\w\-]*)\(")
 _OP_NAME = re.compile(r'op_name="([^"]*)"')
 _CALLS = re.compile(r"calls=%?([\w.\-]+)")
+_OPERAND = re.compile(r"%([\w.\-]+)")
+# How far back through its operands an operation XLA made itself looks for a name.
+INHERIT_DEPTH = 4
 # The operations that carry a fusion's work: a fusion is named after the first of them.
 HEAVY = ("convolution", "dot", "custom-call")
 
@@ -79,8 +82,11 @@ def hlo_operations(hlo_text: str) -> dict[str, Operation]:
     An instruction reads `name = SHAPE opcode(operands), attributes`; a shape is one word or
     a parenthesised tuple. A fusion takes the name stack of the first convolution or dot it
     calls (XLA names it after its root, often a trailing add or reduction), else its own, else
-    that of the first named instruction inside."""
+    that of the first named instruction inside. An operation XLA made itself (a layout copy, a
+    weight-gradient convolution it rewrote) takes the name of the nearest named operation that
+    feeds it, up to INHERIT_DEPTH operands back."""
     found, calls, bodies, current = {}, {}, collections.defaultdict(list), ""
+    operands: dict[str, list[str]] = {}
     for line in hlo_text.splitlines():
         header = _COMPUTATION.match(line)
         if header:
@@ -96,6 +102,7 @@ def hlo_operations(hlo_text: str) -> dict[str, Operation]:
         operation = Operation(opcode.group(1) if opcode else "", name.group(1) if name else "")
         found[match.group(1)] = operation
         bodies[current].append(operation)
+        operands[match.group(1)] = _OPERAND.findall(rest[shape_end:].split("), ", 1)[0])
         callee = _CALLS.search(rest)
         if callee and operation.opcode == "fusion":
             calls[match.group(1)] = callee.group(1)
@@ -104,7 +111,21 @@ def hlo_operations(hlo_text: str) -> dict[str, Operation]:
         heavy = [op for op in inside if op.opcode in HEAVY]
         if heavy or not found[fusion].op_name and inside:
             found[fusion] = Operation("fusion", (heavy or inside)[0].op_name)
-    return found
+    return {name: _named(name, op, found, operands) for name, op in found.items()}
+
+
+def _named(name: str, operation: Operation, found: dict[str, Operation],
+           operands: dict[str, list[str]]) -> Operation:
+    """The operation, with the name stack of its nearest named operand if it has none."""
+    frontier = [name]
+    for _ in range(INHERIT_DEPTH):
+        if operation.op_name:
+            return operation
+        frontier = [o for n in frontier for o in operands.get(n, []) if o in found]
+        named = [found[o].op_name for o in frontier if found[o].op_name]
+        if named:
+            return Operation(operation.opcode, named[0])
+    return operation
 
 
 def _closing(text: str) -> int:

@@ -36,6 +36,7 @@ def test_hlo_operations_reads_opcodes_and_name_stacks():
         'metadata={op_name="jit(step)/jvp(Encoder)/conv0/add" source_file="x.py"}',
         "  %while.1 = (f32[4]{0}, s32[]) while((f32[4]{0}, s32[]) %tuple), condition=%c, "
         'body=%b, metadata={op_name="jit(step)/jvp()/while"}',
+        "  %transpose.5 = f32[10,4]{1,0} transpose(f32[4,10]{1,0} %fusion.3), dimensions={1,0}",
         "  ROOT %copy.2 = f32[4]{0} copy(f32[4]{0} %x)",
     ])
     assert profile.module_name(text) == "jit_step"
@@ -48,6 +49,9 @@ def test_hlo_operations_reads_opcodes_and_name_stacks():
                                           "jit(step)/jvp(dec)/dec/conv1/conv_general_dilated"),
         "fusion.3": profile.Operation("fusion", "jit(step)/jvp(Encoder)/conv0/add"),
         "while.1": profile.Operation("while", "jit(step)/jvp()/while"),
+        # XLA's own transpose of the encoder's output is the encoder's; a copy of nothing
+        # named stays unnamed.
+        "transpose.5": profile.Operation("transpose", "jit(step)/jvp(Encoder)/conv0/add"),
         "copy.2": profile.Operation("copy", ""),
     }
 
