@@ -21,6 +21,7 @@ from reimpl.config import PRESETS
 
 from . import flops, loop, policy_step, programs, report, train_step
 from .profile import SECTION as PROFILE_SECTION
+from .suite import SECTION as SUITE_SECTION
 from .timing import progress
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
@@ -134,9 +135,12 @@ def main(argv: list[str] | None = None) -> int:
         print("\n" + table.text(), flush=True)
     text = report.markdown(command, header, tables, notes,
                            "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
-    # The profile (python -m benchmarks.profile) is its own run: keep its section.
-    kept = report.section(args.out.read_text(), PROFILE_SECTION) if args.out.exists() else None
-    text = f"{text.rstrip()}\n\n{kept}\n" if kept else text
+    # The profile and the suite timings (benchmarks.profile, benchmarks.suite) are runs of
+    # their own: keep their sections.
+    old = args.out.read_text() if args.out.exists() else ""
+    for name in (PROFILE_SECTION, SUITE_SECTION):
+        kept = report.section(old, name)
+        text = f"{text.rstrip()}\n\n{kept}\n" if kept else text
     args.out.write_text(text)
     progress(f"wrote {args.out}")
     return 0

@@ -102,3 +102,4 @@ def test_bad_batch_is_one_line(capsys):
     assert stopped.value.code == 2
     assert capsys.readouterr().err == ("python -m benchmarks.profile: error: --batch: '16' is "
                                        "not SIZExLENGTH, e.g. 16x64 (see --help)\n")
+
