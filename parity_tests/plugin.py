@@ -20,6 +20,11 @@ def pytest_addoption(parser):
                          "reimpl for this run (see `python -m parity_tests.mutants`)")
     group.addoption("--findings-json", default=None, metavar="PATH",
                     help="write every check's record as JSON to PATH after the run")
+    group.addoption("--record-calls", default=None, metavar="PATH",
+                    help="write which checks call the attributes the mutants replace to PATH "
+                         "(parity_tests/mutants/calls.py; the mutant runner's --select)")
+    group.addoption("--checks-from", default=None, metavar="PATH",
+                    help="run only the checks whose node ids PATH lists, one per line")
 
 
 def _target_spec(config) -> str:
@@ -62,6 +67,12 @@ def pytest_configure(config):
 
     if config.getoption("--mutant"):
         _plant(config.getoption("--mutant"))
+    if config.getoption("--record-calls"):
+        from parity_tests.mutants import calls
+        from parity_tests.mutants.catalogue import MUTANTS
+
+        attributes = {k: v for m in MUTANTS.values() for k, v in calls.planted(m.plant).items()}
+        config._calls_recorder = calls.Recorder(attributes)
     spec = _target_spec(config)
     if config.getoption("--target") is not None:
         config._parity_target = _load_target(spec)
@@ -79,7 +90,13 @@ def pytest_sessionfinish(session, exitstatus):
     recorder = getattr(session.config, "_parity_recorder", None)
     if recorder is None:
         return
-    vanished = recorder.vanished()
+    recording = getattr(session.config, "_calls_recorder", None)
+    if recording is not None:
+        from pathlib import Path
+
+        recording.write(Path(session.config.getoption("--record-calls")))
+    # A run of some checks cannot tell that a registered difference no longer reproduces.
+    vanished = [] if session.config.getoption("--checks-from") else recorder.vanished()
     if vanished:
         print(f"\nregistered differences that no longer reproduce (mark them FIXED in the "
               f"registry): {', '.join(vanished)}")
@@ -103,6 +120,37 @@ def pytest_sessionfinish(session, exitstatus):
             text = report.with_section(text, report.section_of(old, name), name)
     Path(path).write_text(text)
     print(f"\nparity report written to {path} ({len(recorder.records)} checks)")
+
+
+def pytest_collection_modifyitems(config, items):
+    path = config.getoption("--checks-from")
+    if not path:
+        return
+    from pathlib import Path
+
+    wanted = set(Path(path).read_text().splitlines())  # ids may hold spaces
+    config.hook.pytest_deselected(items=[i for i in items if i.nodeid not in wanted])
+    items[:] = [i for i in items if i.nodeid in wanted]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    recording = getattr(item.config, "_calls_recorder", None)
+    if recording is not None:
+        recording.begin_check(item.nodeid)
+    yield
+    if recording is not None:
+        recording.end_check(item.nodeid, item.fixturenames)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    recording = getattr(request.config, "_calls_recorder", None)
+    if recording is not None:
+        recording.begin_fixture()
+    yield
+    if recording is not None:
+        recording.end_fixture(fixturedef.argname)
 
 
 @pytest.fixture(scope="session")

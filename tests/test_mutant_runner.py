@@ -126,3 +126,23 @@ def test_architecture_free_runs_the_marked_mutants_against_a_target_without_weig
         runner.ARCHITECTURE_FREE_TARGET)
     assert "parity_tests" not in seen["command"]
     assert set(runner.ARCHITECTURE_FREE_TESTS) <= set(seen["command"])
+
+
+def test_select_runs_a_mutant_on_the_checks_that_call_what_it_replaces(tmp_path, monkeypatch):
+    asked = []
+    monkeypatch.setattr(runner, "run_suite", lambda name, workdir, timeout, target, extra=():
+                        asked.append((name, extra)) or runner.SuiteRun([], 1, ""))
+    record = {"<outside any check>": [], "unwatched": [], "fixtures": {}, "checks": {
+        "parity_tests/test_latents.py::test_latents_kl_values[a b]": {
+            "calls": ["reimpl.rssm.kl_losses"], "fixtures": []},
+        "parity_tests/test_returns.py::test_returns": {"calls": [], "fixtures": []}}}
+    runner._run_mutant("kl-mean", tmp_path, 900, runner.DEFAULT_TARGET, record)
+    (name, extra), = asked
+    assert name == "kl-mean" and extra[0] == "--checks-from"
+    assert (tmp_path / "kl-mean.checks").read_text() == (
+        "parity_tests/test_latents.py::test_latents_kl_values[a b]\n")
+    # A mutant no check calls survives without a run; without a recording every check runs.
+    survived = runner._run_mutant("no-warmup", tmp_path, 900, runner.DEFAULT_TARGET, record)
+    assert runner.judge(survived.records, survived.exit_code, "CRITDIFF")[0] == "survived"
+    runner._run_mutant("no-warmup", tmp_path, 900, runner.DEFAULT_TARGET, None)
+    assert asked[-1] == ("no-warmup", ())

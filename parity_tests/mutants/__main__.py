@@ -19,6 +19,11 @@ reimpl wrapped through those pieces alone (`parity_tests.targets.reimpl_outputs_
 piece that loads the official weights), baseline included, on the checks of those pieces
 (ARCHITECTURE_FREE_TESTS), and writes its own table: each must be caught, with its tag, by
 checks any implementation can run.
+
+`--select` runs each mutant on the checks that can see it, from a recording the baseline makes:
+which checks call each attribute a mutant replaces, with the rules that keep the selection
+sound (parity_tests/mutants/calls.py: fixtures, programs reused within a file, attributes that
+cannot be watched); the verdicts are those of the whole suite, in less time.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from datetime import date
 from pathlib import Path
 
 from parity_tests import compile_cache, findings, report
+from parity_tests.mutants import calls
 from parity_tests.mutants.catalogue import MUTANTS
 from parity_tests.mutants.diagnosis import CAUGHT, Diagnosis, baseline_problems, judge
 from parity_tests.target import DEFAULT_TARGET
@@ -48,6 +54,7 @@ SHOWN_CHECKS = 4
 ARCHITECTURE_FREE_TARGET = "parity_tests.targets.reimpl_outputs_target:make_target"
 # The checks of the pieces the architecture-free mutants are planted in (losses on network
 # outputs and their call sites); the rest of the suite runs on them in the main catalogue.
+CALLS = "calls.json"  # the baseline's recording, for --select
 ARCHITECTURE_FREE_TESTS = ("parity_tests/test_actor_critic_outputs.py",
                            "parity_tests/test_world_model_outputs.py",
                            "parity_tests/test_time_index.py")
@@ -65,15 +72,17 @@ class SuiteRun:
 
 
 def run_suite(mutant: str | None, workdir: Path, timeout: float, target: str = DEFAULT_TARGET,
-              runner: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> SuiteRun:
+              runner: Callable[..., subprocess.CompletedProcess] = subprocess.run,
+              extra: tuple[str, ...] = ()) -> SuiteRun:
     """One pytest process against `mutant` (None: the unmutated baseline): the whole parity
-    suite, or for the architecture-free target the checks of its output pieces."""
+    suite, or for the architecture-free target the checks of its output pieces; `extra`:
+    more pytest options (a recording, a selection)."""
     out = workdir / f"{mutant or 'baseline'}.json"
     tests = ARCHITECTURE_FREE_TESTS if target == ARCHITECTURE_FREE_TARGET else ("parity_tests",)
     command = [sys.executable, "-m", "pytest", *tests, "-m", "not slow", "-q",
                "-p", "no:cacheprovider", "--findings-json", str(out), "--target", target,
                *(f"--ignore={path}" for path in IGNORED),
-               *(("--mutant", mutant) if mutant else ())]
+               *(("--mutant", mutant) if mutant else ()), *extra]
     try:
         result = runner(command, env=_environment(), capture_output=True, text=True,
                         timeout=timeout)
@@ -144,10 +153,12 @@ def selected(only: str, architecture_free: bool) -> list[str]:
         name for name, m in MUTANTS.items() if m.architecture_free or not architecture_free]
 
 
-def _baseline(workdir: Path, timeout: float, target: str) -> int:
-    """Run the unmutated suite; 0 when it is green, else 2 after saying why."""
+def _baseline(workdir: Path, timeout: float, target: str, record: bool) -> int:
+    """Run the unmutated suite (recording which checks call what, if `record`); 0 when it is
+    green, else 2 after saying why."""
     began = time.perf_counter()
-    run = run_suite(None, workdir, timeout, target)
+    run = run_suite(None, workdir, timeout, target,
+                    extra=("--record-calls", str(workdir / CALLS)) if record else ())
     problems = baseline_problems(run.records, run.exit_code)
     print(f"[baseline] unmutated suite: {'red' if problems else 'green'} "
           f"({time.perf_counter() - began:.0f} s)", flush=True)
@@ -156,6 +167,20 @@ def _baseline(workdir: Path, timeout: float, target: str) -> int:
     print("the unmutated suite is red: fix it before running mutants\n  "
           + "\n  ".join(problems) + f"\n{run.output}", file=sys.stderr)
     return 2
+
+
+def _run_mutant(name: str, workdir: Path, timeout: float, target: str,
+                record: dict | None) -> SuiteRun:
+    """The suite against one mutant: every check, or with a recording the checks that can see
+    it; none can: it survived, with nothing run."""
+    checks = None if record is None else calls.selected(record, calls.planted(MUTANTS[name].plant))
+    if checks is None:
+        return run_suite(name, workdir, timeout, target)
+    if not checks:
+        return SuiteRun([], 0, "no check calls what this mutant replaces")
+    listed = workdir / f"{name}.checks"
+    listed.write_text("\n".join(checks) + "\n")
+    return run_suite(name, workdir, timeout, target, extra=("--checks-from", str(listed)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=900.0, metavar="SECONDS",
                         help="wall-clock limit of each pytest run, the baseline included "
                              "(default: 900); a mutant past it is 'timed out'")
+    parser.add_argument("--select", action="store_true",
+                        help="run each mutant on the checks that call what it replaces, "
+                             "recorded by the baseline (parity_tests/mutants/calls.py)")
     parser.add_argument("--jobs", type=int, default=2, metavar="N",
                         help="mutant runs at a time (default: 2; each is its own process, and "
                              "much of a run is single-threaded compilation and Python)")
@@ -188,11 +216,13 @@ def main(argv: list[str] | None = None) -> int:
         findings.DEFAULT_REGISTRY).items() if known.tag != "FIXED")
     failures = 0
     with tempfile.TemporaryDirectory() as workdir:
-        if _baseline(Path(workdir), args.timeout, target):
+        if _baseline(Path(workdir), args.timeout, target, args.select):
             return 2
+        record = (json.loads((Path(workdir) / CALLS).read_text()) if args.select else None)
+
         def timed(name):
             began = time.perf_counter()
-            return (run_suite(name, Path(workdir), args.timeout, target),
+            return (_run_mutant(name, Path(workdir), args.timeout, target, record),
                     time.perf_counter() - began)
 
         by_name = {}
