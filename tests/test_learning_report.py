@@ -89,3 +89,17 @@ def test_learning_refuses_an_unknown_run_in_one_line(capsys):
     assert capsys.readouterr().err.startswith(
         "python -m benchmarks.learning: error: --advance: 'official:7' is none of this "
         "comparison's runs")
+
+
+def test_a_rewritten_report_keeps_the_verdict_a_person_wrote(tmp_path):
+    path = tmp_path / "LEARNING.md"
+    evaluations = {"reimpl": {0: [_evaluation(512, 1.0)]}}
+    random = {**_evaluation(0, 1.0), "env": "Craftax-Classic-Symbolic-v1"}
+    report.write(path, evaluations, random, ["settings"], "command")
+    verdict = "<!-- verdict: begin -->\n## Verdict\n\nBoth collapse.\n<!-- verdict: end -->"
+    path.write_text(path.read_text().replace("## Against the random policy",
+                                             verdict + "\n\n## Against the random policy"))
+    report.write(path, evaluations, random, ["settings"], "another command")
+    text = path.read_text()
+    assert "another command" in text and text.count("Both collapse.") == 1
+    assert text.index("Both collapse.") < text.index("## Against the random policy")

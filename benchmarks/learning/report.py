@@ -14,6 +14,8 @@ import matplotlib
 matplotlib.use("Agg")  # files only; no display
 import matplotlib.pyplot as plt  # noqa: E402
 
+from ..report import section  # noqa: E402
+
 # evaluations: {learner: {seed: [evaluation, ...]}}, each evaluation a reimpl.evaluate report
 # plus `target` (the env steps it was trained to) and `env_steps` (where its checkpoint is).
 Evaluations = dict[str, dict[int, list[dict[str, Any]]]]
@@ -110,10 +112,16 @@ def summary(evaluations: Evaluations, random: dict[str, Any]) -> list[str]:
     return lines
 
 
+VERDICT = "verdict"  # the section a person writes; a rewrite of the report keeps it
+
+
 def write(path: Path, evaluations: Evaluations, random: dict[str, Any],
           settings: list[str], command: str) -> Path:
-    """LEARNING.md at `path` and its plot (same name, .png); returns the plot's path."""
+    """LEARNING.md at `path` and its plot (same name, .png); returns the plot's path. The
+    verdict, what the figures answer, is written by a person between the report's verdict
+    markers, and kept where it is when the figures are rewritten."""
     picture = path.with_suffix(".png")
+    verdict = section(path.read_text(), VERDICT) if path.exists() else None
     plot(evaluations, random, picture, f"{random['env']}: return against env steps")
     text = [
         "# Learning parity: the reimpl and the official agent in the same loop", "",
@@ -125,6 +133,7 @@ def write(path: Path, evaluations: Evaluations, random: dict[str, Any],
         f"![return against env steps]({picture.name})", "",
         "Lines: mean over seeds; band: lowest to highest seed; thin lines: each seed. Random "
         "policy: dashed, its band one standard error either side.", "",
+        *([verdict, ""] if verdict else []),
         "## Against the random policy", "", *summary(evaluations, random), "",
         "## Table", "",
         "Return ± standard error over the evaluated episodes; the mean is over seeds, once "
