@@ -29,7 +29,7 @@ test-slow: $(REFERENCE)
 	$(BIN)/python -m pytest -m slow
 
 mutants: $(REFERENCE)
-	$(BIN)/python -m parity_tests.mutants --write PARITY.md
+	$(BIN)/python -m parity_tests.mutants --select --write PARITY.md
 	$(BIN)/python -m parity_tests.mutants --architecture-free --write PARITY.md
 
 parity-report: $(REFERENCE)
