@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import collections
 import re
-import shlex
 import sys
 import tempfile
 import time
@@ -316,14 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     except ReferenceUnavailable as error:
         raise SystemExit(f"python -m benchmarks.profile: the official agent is needed: "
                          f"{error}") from None
-    command = shlex.join(["python", "-m", "benchmarks.profile", *argv])
-    header = report.machine()
-    progress(f"{command} on {header['CPU']}")
-    result = run(args)
-    print("\n" + result.text(), flush=True)
-    report.write_section(args.out, SECTION, result, command, header)
-    progress(f"wrote the profile section of {args.out}")
-    return 0
+    return report.publish("benchmarks.profile", argv, SECTION, args.out, lambda: run(args))
 
 
 if __name__ == "__main__":

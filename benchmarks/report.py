@@ -6,15 +6,17 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import shlex
 import statistics
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import jax
 import jaxlib
 
-from .timing import Measurement, paired_ratios
+from .timing import Measurement, paired_ratios, progress
 
 
 @dataclass
@@ -183,3 +185,17 @@ def write_section(path: Path, name: str, table: Table, command: str,
                       f"revision {header['revision']}; load average {header['load average']} "
                       f"at the start, {end} at the end (other jobs lengthen every time)."])
     path.write_text(with_section(path.read_text() if path.exists() else "", name, body))
+
+
+def publish(module: str, argv: list[str], name: str, out: Path,
+            make: Callable[[], Table]) -> int:
+    """The main of a benchmark that fills one section of the report: says what runs where,
+    makes the table, prints it and writes it into section `name` of `out`."""
+    command = shlex.join(["python", "-m", module, *argv])
+    header = machine()
+    progress(f"{command} on {header['CPU']}, {header['cores']} cores")
+    table = make()
+    print("\n" + table.text(), flush=True)
+    write_section(out, name, table, command, header)
+    progress(f"wrote the {name} section of {out}")
+    return 0

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -94,14 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help="the report to put the section in (default: BENCHMARKS.md)")
     args = parser.parse_args(argv)
-    command = shlex.join(["python", "-m", "benchmarks.suite", *argv])
-    header = report.machine()
-    progress(f"{command} on {header['CPU']}, {header['cores']} cores")
-    table = run(args.mutants)
-    print("\n" + table.text(), flush=True)
-    report.write_section(args.out, SECTION, table, command, header)
-    progress(f"wrote the suite section of {args.out}")
-    return 0
+    return report.publish("benchmarks.suite", argv, SECTION, args.out,
+                          lambda: run(args.mutants))
 
 
 if __name__ == "__main__":
