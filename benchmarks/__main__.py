@@ -24,7 +24,6 @@ from .profile import SECTION as PROFILE_SECTION
 from .suite import SECTION as SUITE_SECTION
 from .timing import progress
 
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
 BENCHMARKS = ("train_step", "policy_step", "loop", "flops")
 FULL = {"presets": "debug,size1m,size12m", "loop_presets": "cpu,size1m", "repeats": 5,
         "batch": (16, 64), "envs": (1, 16, 64)}
@@ -56,7 +55,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help=(
         f"smoke test: debug preset, batch {QUICK['batch'][0]}x{QUICK['batch'][1]}, "
         f"{QUICK['repeats']} repeats, a few minutes"))
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+    parser.add_argument("--out", type=Path, default=report.DEFAULT_OUT,
                         help="markdown report path (default: BENCHMARKS.md in the repository)")
     args = parser.parse_args(argv)
     if args.repeats is not None and args.repeats < 1:

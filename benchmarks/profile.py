@@ -38,7 +38,6 @@ from reimpl.config import PRESETS, preset
 from . import programs, report, workload
 from .timing import Program, progress
 
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
 SECTION = "profile"
 # Parts of the agent and the names that mark them, on either side. Order does not matter:
 # the part whose name comes last in an operation's name stack (the innermost) wins.
@@ -283,7 +282,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--batch", default="16x64", help="batch size x length (default: 16x64)")
     parser.add_argument("--repeats", type=int, default=3, help="traced calls per side "
                         "(default: 3)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+    parser.add_argument("--out", type=Path, default=report.DEFAULT_OUT,
                         help="the report to put the section in (default: BENCHMARKS.md)")
     args = parser.parse_args(argv)
     sizes = args.batch.split("x")

@@ -18,6 +18,9 @@ import jaxlib
 
 from .timing import Measurement, paired_ratios, progress
 
+ROOT = Path(__file__).resolve().parent.parent  # the repository
+DEFAULT_OUT = ROOT / "BENCHMARKS.md"  # the report every benchmark writes into
+
 
 @dataclass
 class Table:

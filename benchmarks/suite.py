@@ -25,9 +25,7 @@ from reimpl import cli
 from . import report
 from .timing import progress
 
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
 SECTION = "suite"
-ROOT = Path(__file__).resolve().parent.parent
 PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
 
 
@@ -56,7 +54,7 @@ def steps(with_mutants: bool) -> list[Step]:
 def _run(step: Step, cache_dir: str) -> tuple[float, int, str]:
     env = {**os.environ, "JAX_COMPILATION_CACHE_DIR": cache_dir}
     start = time.perf_counter()
-    done = subprocess.run(step.command, cwd=ROOT, env=env, capture_output=True, text=True)
+    done = subprocess.run(step.command, cwd=report.ROOT, env=env, capture_output=True, text=True)
     lines = (done.stdout + done.stderr).strip().splitlines()
     return time.perf_counter() - start, done.returncode, lines[-1] if lines else ""
 
@@ -90,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mutants", action="store_true",
                         help="also time the mutant runner (both catalogues; tens of minutes)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+    parser.add_argument("--out", type=Path, default=report.DEFAULT_OUT,
                         help="the report to put the section in (default: BENCHMARKS.md)")
     args = parser.parse_args(argv)
     return report.publish("benchmarks.suite", argv, SECTION, args.out,
