@@ -3,9 +3,10 @@
 Times, each as its own process from this checkout: the headline check
 (`pytest parity_tests -k returns`), the default suite (`pytest -m "not slow"`, README's test
 command) with an empty compilation cache and then again with the cache the first run filled
-(parity_tests/compile_cache.py), and with `--mutants` the mutant runner (`python -m
-parity_tests.mutants`, both catalogues). The cache used is a fresh folder of its own, so the
-figures do not depend on what ran here before; the official sources are those already fetched.
+(parity_tests/compile_cache.py), and with `--mutants` the mutant runner as `make mutants` runs
+it (both catalogues, the main one with `--select`). The cache used is a fresh folder of its
+own, so the figures do not depend on what ran here before; the official sources are those
+already fetched.
 Writes the table into BENCHMARKS.md as a section of its own (`python -m benchmarks` keeps it).
 """
 
@@ -43,8 +44,8 @@ def steps(with_mutants: bool) -> list[Step]:
              Step("default suite again: pytest -m 'not slow'", [*PYTEST, "-m", "not slow"],
                   "warm")]
     if with_mutants:
-        found += [Step("mutants: python -m parity_tests.mutants",
-                       [sys.executable, "-m", "parity_tests.mutants"], "warm"),
+        found += [Step("mutants: python -m parity_tests.mutants --select",
+                       [sys.executable, "-m", "parity_tests.mutants", "--select"], "warm"),
                   Step("mutants without shared weights: --architecture-free",
                        [sys.executable, "-m", "parity_tests.mutants", "--architecture-free"],
                        "warm")]
