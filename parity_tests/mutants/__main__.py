@@ -52,9 +52,9 @@ from reimpl import cli
 IGNORED = ("parity_tests/test_adapter.py", "parity_tests/test_power.py")
 SHOWN_CHECKS = 4
 ARCHITECTURE_FREE_TARGET = "parity_tests.targets.reimpl_outputs_target:make_target"
+CALLS = "calls.json"  # the baseline's recording, for --select
 # The checks of the pieces the architecture-free mutants are planted in (losses on network
 # outputs and their call sites); the rest of the suite runs on them in the main catalogue.
-CALLS = "calls.json"  # the baseline's recording, for --select
 ARCHITECTURE_FREE_TESTS = ("parity_tests/test_actor_critic_outputs.py",
                            "parity_tests/test_world_model_outputs.py",
                            "parity_tests/test_time_index.py")
@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as workdir:
         if _baseline(Path(workdir), args.timeout, target, args.select):
             return 2
-        record = (json.loads((Path(workdir) / CALLS).read_text()) if args.select else None)
+        record = json.loads((Path(workdir) / CALLS).read_text()) if args.select else None
 
         def timed(name):
             began = time.perf_counter()

@@ -53,12 +53,18 @@ def planted(plant: Callable) -> dict[str, tuple[object, str]]:
     return found
 
 
-def watchable(owner: object, name: str) -> bool:
-    """Whether calls of owner.name can be recorded by wrapping it."""
+def _stored(owner: object, name: str) -> tuple[type | None, object]:
+    """owner.name as stored: (staticmethod or classmethod or None, the object it holds)."""
     static = inspect.getattr_static(owner, name)
-    inner = static.__func__ if isinstance(static, (staticmethod, classmethod)) else static
-    return (isinstance(inner, (types.FunctionType, types.BuiltinFunctionType))
-            or (callable(inner) and not isinstance(inner, type)))
+    if isinstance(static, (staticmethod, classmethod)):
+        return type(static), static.__func__
+    return None, static
+
+
+def watchable(owner: object, name: str) -> bool:
+    """Whether calls of owner.name can be recorded by wrapping it: a callable, not a class."""
+    inner = _stored(owner, name)[1]
+    return callable(inner) and not isinstance(inner, type)
 
 
 class Recorder:
@@ -76,9 +82,7 @@ class Recorder:
                 self._wrap(attribute, owner, name)
 
     def _wrap(self, attribute: str, owner: object, name: str) -> None:
-        static = inspect.getattr_static(owner, name)
-        kind = type(static) if isinstance(static, (staticmethod, classmethod)) else None
-        original = static.__func__ if kind else static
+        kind, original = _stored(owner, name)
 
         @functools.wraps(original)
         def recorded(*args, **kwargs):
