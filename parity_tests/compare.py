@@ -23,6 +23,9 @@ class Comparison:
     max_rel: float
     where: str  # the worst element, e.g. "['dyn/dyngru/kernel'][3, 1, 0]"
     problems: tuple[str, ...]  # structural problems; non-empty means ok is False
+    # The worst error over the allowed error (atol + rtol x reference) of any element: above 1
+    # differs; a check that agrees at 0.9 is a check that may fail on another machine.
+    margin: float = 0.0
 
     def summary(self) -> str:
         if self.problems:
@@ -54,16 +57,17 @@ def compare(ours, ref, tolerance: Tolerance) -> Comparison:
     ref_leaves = {k: v.astype(np.float64) for k, v in _leaves(ref).items()}
     problems = _structure_problems(ours_leaves, ref_leaves)
     if problems:
-        return Comparison(False, float("nan"), float("nan"), "", tuple(problems))
+        return Comparison(False, float("nan"), float("nan"), "", tuple(problems), np.inf)
     worst = (-np.inf, 0.0, 0.0, "")  # (excess over tolerance, abs, rel, where)
-    max_abs = max_rel = 0.0
+    max_abs = max_rel = margin = 0.0
     for path, mine in ours_leaves.items():
         theirs = ref_leaves[path]
         finite = np.isfinite(mine) & np.isfinite(theirs)
         # NaN masks already match (structure check), and NaN != NaN: only infs can differ here.
         both_nan = np.isnan(mine) & np.isnan(theirs)
         if (mine[~finite & ~both_nan] != theirs[~finite & ~both_nan]).any():
-            return Comparison(False, np.inf, np.inf, path, (f"{path}: inf values differ",))
+            return Comparison(False, np.inf, np.inf, path, (f"{path}: inf values differ",),
+                              np.inf)
         if mine.size == 0:
             continue
         error = np.abs(np.where(finite, mine, 0.0) - np.where(finite, theirs, 0.0))
@@ -72,10 +76,13 @@ def compare(ours, ref, tolerance: Tolerance) -> Comparison:
             reference = np.full_like(reference, reference.max())
         # Relative to the reference, floored at atol so exact zeros do not make it infinite.
         rel = error / np.maximum(reference, max(tolerance.atol, TINY))
-        excess = error - (tolerance.atol + tolerance.rtol * reference)
+        allowed = tolerance.atol + tolerance.rtol * reference
+        excess = error - allowed
+        margin = max(margin, float(np.max(np.where(
+            error == 0, 0.0, error / np.maximum(allowed, TINY)), initial=0.0)))
         index = np.unravel_index(np.argmax(excess), excess.shape)
         max_abs, max_rel = max(max_abs, float(error.max())), max(max_rel, float(rel.max()))
         if excess[index] > worst[0]:
             where = f"{path}[{', '.join(str(int(i)) for i in index)}]"
             worst = (float(excess[index]), float(error[index]), float(rel[index]), where)
-    return Comparison(worst[0] <= 0, max_abs, max_rel, worst[3], ())
+    return Comparison(worst[0] <= 0, max_abs, max_rel, worst[3], (), margin)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from . import compare as compare_lib
@@ -146,11 +147,13 @@ class Recorder:
         return self._settle(check, tag, description, tolerance, comparison)
 
     def verdict(self, check: str, tag: str, description: str, agrees: bool, detail: str,
-                measured: str = "") -> Record:
+                measured: str = "", margin: float | None = None) -> Record:
         """Record a check decided by a property rather than an elementwise comparison:
-        `detail` says what failed, `measured` what was measured when it holds (for the report)."""
+        `detail` says what failed, `measured` what was measured when it holds (for the report),
+        `margin` the measured quantity over its bound where the property has one (NaN: none)."""
         comparison = compare_lib.Comparison(agrees, 0.0, 0.0, measured if agrees else "",
-                                            () if agrees else (detail,))
+                                            () if agrees else (detail,),
+                                            float("nan") if margin is None else margin)
         return self._settle(check, tag, description, "property", comparison)
 
     def piece(self, target, name: str, check: str, tag: str, description: str):
@@ -197,11 +200,17 @@ class Recorder:
         return vanished
 
 
+def _finite_or_none(value: float) -> float | None:
+    """JSON has no NaN or infinity: None for 'no bound' and for a structural failure."""
+    return value if np.isfinite(value) else None
+
+
 def write_json(records: list[Record], path: str) -> None:
     """One object per check: id, tag, status, the measured error and whether the failure is
     structural rather than a value difference (for the mutant runner)."""
     rows = [{"check": r.check, "tag": r.tag, "status": r.status,
              "max_rel": r.comparison.max_rel if r.comparison else None,
+             "margin": _finite_or_none(r.comparison.margin) if r.comparison else None,
              "summary": r.comparison.summary() if r.comparison else "",
              "structural": r.structural} for r in records]
     with open(path, "w") as file:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import platform
 from collections import defaultdict
 from datetime import date
@@ -17,11 +18,25 @@ STATUS_TEXT = {
     "vanished": "**registered difference vanished**",
     "not provided": "not provided",
 }
+CLOSE = 0.5  # an agreeing check at this fraction of its allowed error is listed in the summary
 PACKAGES = ("jax", "jaxlib", "flax", "optax", "distrax", "chex", "numpy", "ninjax", "craftax")
 
 
 def _number(value) -> str:
     return "-" if value is None else f"{value:.2e}"
+
+
+def _margin(record: Record) -> float | None:
+    """The worst error over the allowed one, where the check measured one."""
+    comparison = record.comparison
+    if comparison is None or comparison.problems or math.isnan(comparison.margin):
+        return None
+    return comparison.margin
+
+
+def _margin_text(record: Record) -> str:
+    margin = _margin(record)
+    return "-" if margin is None else f"{margin:.2g}"
 
 
 TAG_LEGEND = (
@@ -59,7 +74,7 @@ def _row(record: Record) -> str:
         where = "; ".join(comparison.problems)
     tag = f"[{record.known.tag}]" if record.known else f"[{record.tag}]"
     return (
-        f"| `{record.check}` | {_status(record)} | {record.tolerance} | "
+        f"| `{record.check}` | {_status(record)} | {record.tolerance} | {_margin_text(record)} | "
         f"{_number(max_abs)} | {_number(max_rel)} | {where.replace('|', '/')} | {tag} |"
     )
 
@@ -73,10 +88,14 @@ def _summary(records: list[Record]) -> str:
         if record.status in ("differs", "known", "vanished"):
             differing[record.known.tag if record.known else record.tag] += 1
     by_tag = ", ".join(f"[{tag}] {n}" for tag, n in sorted(differing.items())) or "none"
+    close = sorted(((_margin(r), r.check) for r in records
+                    if r.status == "agree" and (_margin(r) or 0.0) >= CLOSE), reverse=True)
+    closest = ", ".join(f"`{check}` {margin:.2g}" for margin, check in close) or "none"
     return (f"Summary: {len(records)} checks; {counts['agree']} agree, "
             f"{counts['known']} differ as registered, {counts['differs']} differ unregistered, "
             f"{counts['vanished']} registered but vanished, {counts['not provided']} not "
-            f"provided. Differences by tag: {by_tag}.")
+            f"provided. Differences by tag: {by_tag}. Agreeing at {CLOSE:g} or more of their "
+            f"allowed error (the first to fail on another machine): {closest}.")
 
 
 def _environment() -> list[str]:
@@ -122,6 +141,9 @@ def render(records: list[Record], registry: dict[str, Known], target: str,
         "",
         "Status: *agrees* within the stated tolerance; *differs (registered)* is a known, "
         "accepted difference (see the registry below); anything in bold fails CI. "
+        "Margin: the worst error over the allowed error on this machine (above 1 differs; "
+        "'-' where the check is a property with no bound); for checks judged against the "
+        "official's own spread (`parity_tests/noise_floor.py`) the allowed error includes it. "
         "Worst element: where the largest error is, for checks that are not exactly equal; "
         "'explained:' after it names the known variation a difference entirely is (the "
         "official computation with one quantity or form taken from the target), whose tag "
@@ -134,8 +156,9 @@ def render(records: list[Record], registry: dict[str, Known], target: str,
         by_area[record.area].append(record)
     for area, area_records in sorted(by_area.items()):
         lines += ["", f"## {area}", "",
-                  "| check | status | tolerance | max abs | max rel | worst element | tag |",
-                  "|---|---|---|---|---|---|---|"]
+                  "| check | status | tolerance | margin | max abs | max rel | worst element "
+                  "| tag |",
+                  "|---|---|---|---|---|---|---|---|"]
         lines += [_row(record) for record in area_records]
     lines += _sight(sight)
     lines += ["", "## Registry of known differences", "", "| check | tag | reason |",

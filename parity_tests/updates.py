@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import noise_floor
+
 UPDATE_RTOL = 1e-4
 PARAMETER_ULPS = 2
 OPT_COUNTS = ("opt/state/1/0", "opt/state/2/0", "opt/state/3/count", "opt/step/value")
@@ -41,17 +43,37 @@ def trained_optimizer(variables: dict, gradient: dict, seed: int = 3) -> dict:
     return out
 
 
+def change(new: dict, old: dict) -> dict[str, np.ndarray]:
+    """new - old of every entry of `new`, in float64 (each side's update from its own start)."""
+    return {name: np.asarray(value, np.float64) - np.asarray(old[name], np.float64)
+            for name, value in new.items()}
+
+
+def allowed_error(reference_change: np.ndarray, old: np.ndarray) -> np.ndarray:
+    """Per element: UPDATE_RTOL of the leaf's largest official change plus PARAMETER_ULPS ulps
+    of the old value; 0 for integers (counters), which must agree exactly."""
+    old = np.asarray(old)
+    if not np.issubdtype(old.dtype, np.floating):
+        return np.zeros(old.shape)
+    return (UPDATE_RTOL * np.abs(reference_change).max(initial=0.0)
+            + PARAMETER_ULPS * np.spacing(np.abs(old)).astype(np.float64))
+
+
 def update_ratios(new: dict, reference_new: dict, old: dict) -> dict[str, np.ndarray]:
     """|ours - official| / allowed for the update of every parameter in `reference_new`."""
-    ratios = {}
-    for name, ref in reference_new.items():
-        base = np.asarray(old[name], np.float32)
-        reference = np.asarray(ref, np.float64) - base
-        ours = np.asarray(new[name], np.float64) - base
-        allowed = (UPDATE_RTOL * np.abs(reference).max()
-                   + PARAMETER_ULPS * np.spacing(np.abs(base)).astype(np.float64))
-        ratios[name] = np.abs(ours - reference) / allowed
-    return ratios
+    reference, ours = change(reference_new, old), change(new, old)
+    return {name: np.abs(ours[name] - ref) / allowed_error(ref, old[name])
+            for name, ref in reference.items()}
+
+
+def judge(ours: dict, official: list[dict], starts: list[dict]) -> noise_floor.Judgement:
+    """The target's change from starts[0] against the official step's from the same start,
+    beyond the official's own spread (official[1:] from the twins starts[1:], noise_floor.py),
+    for every entry of official[0]."""
+    changes = [change(new, old) for new, old in zip(official, starts, strict=True)]
+    allowed = {name: allowed_error(delta, starts[0][name]) for name, delta in changes[0].items()}
+    return noise_floor.judge(change({k: ours[k] for k in official[0]}, starts[0]), changes[0],
+                             changes[1:], allowed)
 
 
 def worst(ratios: dict[str, np.ndarray]) -> tuple[float, str]:

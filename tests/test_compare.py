@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from parity_tests import compare as compare_lib
-from parity_tests.tolerances import get
+from parity_tests.tolerances import Tolerance, get
 
 TOLERANCE = get("elementwise")
 
@@ -47,3 +47,18 @@ def test_top_level_array_messages_name_the_root():
     assert not values.ok and values.where == "<root>[1]"
     assert all(summary.split(":")[0] for summary in (nan_positions.summary(),
                                                      shape.summary()))
+
+
+def test_the_margin_is_the_worst_error_over_the_allowed_error():
+    tolerance = Tolerance(rtol=0.1, atol=0.0, reason="test")
+    result = compare_lib.compare({"a": np.array([1.0, 10.0])}, {"a": np.array([1.05, 10.0])},
+                                 tolerance)
+    assert result.ok and abs(result.margin - 0.05 / 0.105) < 1e-9
+    far = compare_lib.compare({"a": np.array([2.0])}, {"a": np.array([1.0])}, tolerance)
+    assert not far.ok and abs(far.margin - 10.0) < 1e-9
+
+
+def test_an_exact_check_has_margin_zero_when_equal_and_infinite_when_not():
+    exact = Tolerance(rtol=0.0, atol=0.0, reason="test")
+    assert compare_lib.compare({"a": np.array([3])}, {"a": np.array([3])}, exact).margin == 0.0
+    assert compare_lib.compare({"a": np.array([3])}, {"a": np.array([4])}, exact).margin > 1e20
