@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 REFERENCE := $(VENV)/.reference
 
-.PHONY: setup test test-slow mutants parity-report train bench clean
+.PHONY: setup test test-slow float-environments mutants parity-report train bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,10 +23,15 @@ $(REFERENCE): $(STAMP)
 setup: $(REFERENCE)
 
 test: $(REFERENCE)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow" --findings-json $(VENV)/findings.json
 
 test-slow: $(REFERENCE)
 	$(BIN)/python -m pytest -m slow
+
+# The parity suite's verdicts in three float environments of this machine must be identical
+# (CI takes the default environment's from the `make test` it has just run).
+float-environments: $(REFERENCE)
+	$(BIN)/python -m parity_tests.float_environments $(ARGS)
 
 mutants: $(REFERENCE)
 	$(BIN)/python -m parity_tests.mutants --select --write PARITY.md

@@ -112,19 +112,31 @@ def _parse(argv: Sequence[str] | None) -> tuple[list[Environment], list[str]]:
     parser.add_argument("--only", default=",".join(BY_NAME), metavar="NAMES",
                         help="comma-separated environments to run (default: all); 'default' "
                              "is always run first, as the reference")
+    parser.add_argument("--baseline", type=Path, default=None, metavar="FINDINGS.json",
+                        help="take the default environment's verdicts from this findings file "
+                             "of a run just made with the same selection (pytest "
+                             "--findings-json; CI passes make test's) instead of running it")
     parser.add_argument("pytest_args", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.baseline is not None and not args.baseline.is_file():
+        parser.error(f"no findings file at {args.baseline} (write one with pytest "
+                     "--findings-json PATH)")
     names = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = [name for name in names if name not in BY_NAME]
     if unknown:
         parser.error(f"unknown environment {unknown[0]!r} (one of {', '.join(BY_NAME)})")
     chosen = ["default", *[name for name in names if name != "default"]]
-    return [BY_NAME[name] for name in chosen], list(args.pytest_args or DEFAULT_ARGS)
+    return ([BY_NAME[name] for name in chosen], list(args.pytest_args or DEFAULT_ARGS),
+            args.baseline)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    environments, pytest_args = _parse(argv)
+    environments, pytest_args, baseline = _parse(argv)
     results: dict[str, list[dict]] = {}
+    if baseline is not None:
+        results["default"] = json.loads(baseline.read_text())
+        environments = environments[1:]
+        print(f"default: {len(results['default'])} checks from {baseline}")
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as folder:
         for number, environment in enumerate(environments, 1):

@@ -40,5 +40,13 @@ def test_an_unknown_environment_is_refused_in_one_line(capsys):
 
 
 def test_the_environments_run_default_first_and_pass_pytest_arguments():
-    environments, args = float_environments._parse(["--only", "xla-avx", "--", "-k", "x"])
+    environments, args, baseline = float_environments._parse(
+        ["--only", "xla-avx", "--", "-k", "x"])
     assert [e.name for e in environments] == ["default", "xla-avx"] and args == ["-k", "x"]
+    assert baseline is None
+
+
+def test_a_missing_baseline_is_refused_before_any_run(capsys, tmp_path):
+    with pytest.raises(SystemExit):
+        float_environments.main(["--baseline", str(tmp_path / "none.json")])
+    assert "no findings file at" in capsys.readouterr().err
