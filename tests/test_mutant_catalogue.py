@@ -44,6 +44,19 @@ def test_diagnosis_prefers_the_most_severe_tag_within_a_level():
     assert diagnosis.tag == "BUG" and diagnosis.deciding == ("twohot/finite",)
 
 
+def test_a_tocheck_decides_only_when_no_definite_tag_failed():
+    """A time-index probe's "pattern differs" is a pointer, not a kind of mistake: a value check
+    that failed with a definite tag, even a less specific one, names the mutant's kind."""
+    rows = [_row("time_index/imag/con->weight", "TOCHECK"), _row("outputs/imag/weight", "CRITDIFF"),
+            _row("agent/train_step/update", "DIFF")]
+    diagnosis = diagnose(rows)
+    assert diagnosis.tag == "CRITDIFF" and diagnosis.deciding == ("outputs/imag/weight",)
+    assert "time_index/imag/con->weight" in diagnosis.caught_by
+    alone = diagnose([_row("time_index/imag/con->weight", "TOCHECK"),
+                      _row("agent/train_step/update", "TOCHECK")])
+    assert alone.tag == "TOCHECK" and alone.deciding == ("time_index/imag/con->weight",)
+
+
 def test_diagnosis_ignores_registered_baseline_failures_and_reports_survivors():
     rows = [_row("schedule/updates/fractional", "CONFIG", "known")]
     assert diagnose(rows, frozenset({"schedule/updates/fractional"})).tag is None

@@ -5,6 +5,9 @@ loss, in its gradients and in the train step. The most specific failing checks l
 cause, so the mutant earns their tag (the most severe one, if they disagree); the composite
 checks (gradients, the train step) decide only when nothing more specific failed.
 
+A [TOCHECK] says "look here", not what the mistake is (a time-index probe whose pattern
+differs, say): it decides only when no check with a definite tag failed, at any level.
+
 Only value differences catch: a check that failed on structure (a shape, a missing key, NaN
 positions, inf values) says the mutant broke the program, not that the suite measured the
 mistake, so a mutant seen only by such checks is "crashed/shape only". A run whose pytest
@@ -62,8 +65,9 @@ def diagnose(records: list[dict], baseline_failures: frozenset[str] = frozenset(
     failing = [r for r in failing if not r.get("structural", False)]
     if not failing:
         return Diagnosis((), None, (), structural)
-    best = level(failing[0]["check"])
-    deciding = [r for r in failing if level(r["check"]) == best]
+    definite = [r for r in failing if r["tag"] != "TOCHECK"] or failing
+    best = level(definite[0]["check"])
+    deciding = [r for r in definite if level(r["check"]) == best]
     tag = deciding[0]["tag"]  # sorted by severity within the level
     return Diagnosis(tuple(r["check"] for r in failing), tag,
                      tuple(r["check"] for r in deciding if r["tag"] == tag), structural)
