@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import os
 
-import pytest
+from parity_tests import session
 
-from parity_tests import operating_point
-from reimpl.spaces import discrete_act_space, image_obs_space
+session.prepare()  # before JAX is imported: the installed suite run from any folder
+
+import pytest  # noqa: E402
+
+from parity_tests import operating_point  # noqa: E402
+from parity_tests.session import _release_compiled_programs  # noqa: E402, F401
+from reimpl.spaces import discrete_act_space, image_obs_space  # noqa: E402
 
 BATCH_SIZE, BATCH_LENGTH = 4, 10  # official debug preset runs at 8x10; 4x10 halves the cost
 

@@ -5,10 +5,10 @@ XLA:CPU maps the code of every compiled program into memory, about 6 mappings pe
 running the whole suite compiles thousands: 21,500 mappings two minutes into the parity suite.
 Past `vm.max_map_count` (65,530 by default) an mmap fails inside XLA's compiler and the process
 dies with a segmentation fault; seen twice, both times in test_power near the end of a full
-run, while the same tests run on their own passed. The root conftest drops every compiled
-program after a test once half the limit is in use (after a module was not enough: test_power
-alone adds 25,000 mappings); the next test compiles what it needs again. Counting the
-mappings after each test costs about 5 ms at 16,000 (wc on /proc), ~15 ms at 50,000.
+run, while the same tests run on their own passed. The suite's conftests drop every compiled
+program after a test (session.py) once half the limit is in use (after a module was not
+enough: test_power alone adds 25,000 mappings); the next test compiles what it needs again.
+Counting the mappings after each test costs about 5 ms at 16,000 (wc on /proc), ~15 ms at 50,000.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
-"""The parity pytest plugin: --target, --registry, --parity-report, and the `parity` and
-`target` fixtures. Registered by the root conftest so the options work from any directory."""
+"""The parity pytest plugin: --target, --registry, --parity-report, the `parity` and `target`
+fixtures, the suite's markers and the summary a run ends with. A pytest11 entry point of the
+installed package (pyproject.toml), so `pytest --pyargs parity_tests --target ...` works from
+any folder of the environment; it does nothing to a pytest run that runs no check."""
 
 from __future__ import annotations
 
@@ -60,11 +62,20 @@ def _load_target(spec: str):
             f"traceback: python -c 'import {module}; {module}.{factory}()')") from None
 
 
+MARKERS = (
+    "slow: long-running checks (size presets, long training); run with `-m slow`",
+    "gpu: needs an accelerator",
+    "power: the suite's power measurements run by `make parity-report` even when slow",
+)
+
+
 def pytest_configure(config):
     from pathlib import Path
 
     from parity_tests import findings
 
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
     if config.getoption("--mutant"):
         _plant(config.getoption("--mutant"))
     if config.getoption("--record-calls"):
@@ -75,6 +86,9 @@ def pytest_configure(config):
         config._calls_recorder = calls.Recorder(attributes)
     spec = _target_spec(config)
     if config.getoption("--target") is not None:
+        from parity_tests import session
+
+        session.prepare()  # the target's module may import JAX
         config._parity_target = _load_target(spec)
     registry_path = config.getoption("--registry")
     if registry_path is None and config.getoption("--target") is None:
@@ -120,6 +134,17 @@ def pytest_sessionfinish(session, exitstatus):
             text = report.with_section(text, report.section_of(old, name), name)
     Path(path).write_text(text)
     print(f"\nparity report written to {path} ({len(recorder.records)} checks)")
+
+
+def pytest_terminal_summary(terminalreporter):
+    recorder = getattr(terminalreporter.config, "_parity_recorder", None)
+    if recorder is None or not recorder.records:
+        return
+    from parity_tests import summary
+
+    terminalreporter.section(f"parity: {recorder.target}")
+    for line in summary.render(recorder.records):
+        terminalreporter.write_line(line)
 
 
 def pytest_collection_modifyitems(config, items):

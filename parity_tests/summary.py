@@ -1,0 +1,60 @@
+"""The short table every pytest run of the suite ends with: how many checks ran, how many agree,
+differ as registered, differ unregistered, no longer reproduce a registered difference, or were
+not provided by the target, by tag; then each unregistered finding on one line with its worst
+element and size. The full account is PARITY.md (--parity-report) and the findings JSON."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+from .findings import TAGS, Record
+
+COLUMNS = (("agree", "agree"), ("known", "differ (registered)"),
+           ("differs", "differ (unregistered)"), ("vanished", "vanished"),
+           ("not provided", "not provided"))
+
+
+def _size(record: Record) -> str:
+    comparison = record.comparison
+    if comparison is None:
+        return ""
+    if record.tolerance == "property":  # its failure detail is a value, not a structure
+        return "; ".join(comparison.problems)[:160]
+    if comparison.problems:
+        return "structure: " + "; ".join(comparison.problems)[:160]
+    margin = f", {comparison.margin:.3g}x allowed" if math.isfinite(comparison.margin) else ""
+    return f"max rel {comparison.max_rel:.3g} at {comparison.where}{margin}"
+
+
+def _table(records: list[Record]) -> list[str]:
+    """Counts by tag and status, for the tags where something differs, vanished or was not
+    provided (every tag's agreeing checks are in the first line's total)."""
+    rows = []
+    for tag in TAGS:
+        counts = Counter(r.status for r in records if r.tag == tag)
+        if any(counts[status] for status, _ in COLUMNS[1:]):
+            rows.append([f"[{tag}]"] + [str(counts[status] or "-") for status, _ in COLUMNS])
+    if not rows:
+        return []
+    header = ["tag"] + [label for _, label in COLUMNS]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return ["  " + "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
+                             for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
+            for row in [header, *rows]]
+
+
+def render(records: list[Record]) -> list[str]:
+    """The summary's lines; none for a run that checked nothing of the suite."""
+    if not records:
+        return []
+    counts = Counter(r.status for r in records)
+    lines = [f"{len(records)} checks: " + ", ".join(
+        f"{counts[status]} {label}" for status, label in COLUMNS if counts[status])]
+    lines += _table(records)
+    unregistered = sorted((r for r in records if r.status == "differs"),
+                          key=lambda r: (TAGS.index(r.tag), r.check))
+    if unregistered:
+        lines.append("unregistered findings (each fails the run):")
+        lines += [f"  [{r.tag}] {r.check}: {_size(r)}" for r in unregistered]
+    return lines
