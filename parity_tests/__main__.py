@@ -1,14 +1,16 @@
-"""`python -m parity_tests COMMAND`: the suite's commands besides pytest itself.
-
-    diff BASE.json HEAD.json   what changed between two runs' findings, as markdown (a gate)
-"""
+"""`python -m parity_tests COMMAND`: the suite's commands besides pytest itself (COMMANDS;
+`python -m parity_tests` lists them, `COMMAND --help` gives each one's options)."""
 
 from __future__ import annotations
 
 import sys
 
-COMMANDS = {"diff": ("parity_tests.findings_diff",
-                     "what changed between two runs' findings, as markdown (a gate)")}
+COMMANDS = {
+    "init": ("parity_tests.scaffold", "write a target module of piece stubs and its registry"),
+    "pieces": ("parity_tests.provided", "which pieces a target provides and which it lacks"),
+    "diff": ("parity_tests.findings_diff",
+             "what changed between two runs' findings, as markdown (a gate)"),
+}
 
 
 def main(argv: list[str]) -> int:

@@ -203,3 +203,33 @@ def test_every_declaration_the_suite_reads_is_documented():
         f"{DOCS.relative_to(ROOT)} '{DECLARATIONS_HEADING}' documents {_listed(documented)}; "
         f"{DECLARATIONS.relative_to(ROOT)} NAMES reads {_listed(read)}")
     assert not documented & documented_pieces(), "a name is both a piece and a declaration"
+
+
+def documented_rows() -> list[tuple[tuple[str, ...], str, set[str]]]:
+    """Each row of the table: (the pieces it names, its '### ' section, the checks it names)."""
+    text = DOCS.read_text()
+    section_text = text[text.find(f"\n{PIECES_HEADING}\n") + 1:].split("\n## ", 1)[0]
+    rows, section = [], ""
+    for line in section_text.splitlines():
+        if line.startswith("### "):
+            section = line[4:].strip()
+        # cells split at the pipes outside code spans (`"enc" \| "dyn"` is one cell)
+        cells = [c.strip() for c in re.split(r"\|(?=(?:[^`]*`[^`]*`)*[^`]*$)",
+                                             line.strip().strip("|"))]
+        if line.startswith("| `") and len(cells) == 4:
+            rows.append((tuple(re.findall(r"`(\w+)`", cells[0])), section,
+                         set(re.findall(r"`([^`]+)`", cells[2]))))
+    return rows
+
+
+def test_the_scaffold_s_pieces_are_the_documented_table():
+    """parity_tests/pieces.py (what `python -m parity_tests init` and `pieces` print, pure
+    data) names the same pieces, sections and checks as the table (a row naming two pieces
+    lists the checks of both)."""
+    from parity_tests.pieces import BY_NAME
+
+    rows = documented_rows()
+    assert set(BY_NAME) == {n for names, _, _ in rows for n in names} == documented_pieces()
+    for names, section, checks in rows:
+        assert {BY_NAME[name].section for name in names} == {section}, names
+        assert {c for name in names for c in BY_NAME[name].checks} == checks, names
