@@ -10,6 +10,8 @@ COMMANDS = {
     "pieces": ("parity_tests.provided", "which pieces a target provides and which it lacks"),
     "diff": ("parity_tests.findings_diff",
              "what changed between two runs' findings, as markdown (a gate)"),
+    "history": ("parity_tests.history",
+                "which commit of your code brought or removed each finding"),
 }
 
 
