@@ -39,7 +39,7 @@ from reimpl.train.train_config import TrainConfig  # noqa: E402
 
 # Reward and value heads off uniform (outscale 1, official 0): at the official zero
 # initialisation their prediction is the residual of a symmetric sum that cancels to 0, whose
-# sign follows XLA's summation order (README, "Facts"); any other program order flips it.
+# sign follows XLA's summation order (docs/OFFICIAL.md, "Facts"); any other program order flips it.
 CONFIG = TrainConfig(env="Craftax-Classic-Symbolic-v1", preset="debug", num_envs=4,
                      steps_per_collect=4, env_steps=32, replay_capacity=32, max_episode_steps=3,
                      agent="rewhead.outscale=1.0,value.outscale=1.0")

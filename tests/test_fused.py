@@ -3,8 +3,8 @@ split programs: the same run, the same state but for float rounding.
 
 The reward and value heads start off uniform here (outscale 1; official 0): at the official
 zero initialisation their prediction is the residual of a symmetric sum that cancels to 0
-(README, "Facts"), and its sign follows XLA's summation order, which differs between the
-fused and the split programs; the first updates then move the policy in opposite directions.
+(docs/OFFICIAL.md, "Facts"), and its sign follows XLA's summation order, which differs between
+the fused and the split programs; the first updates then move the policy in opposite directions.
 
 Measured on this configuration (6 iterations, 3 with updates): every integer and boolean leaf
 (replay, env states, counters) equal, and float leaves at most 3.6e-7 of the leaf's largest

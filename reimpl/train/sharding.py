@@ -11,7 +11,8 @@ take and return arrays with these shardings and XLA's partitioner inserts the co
   over all envs, `reimpl.train.replay.sample`), so a sharded run trains on the same batches as an
   unsharded one with the same seed; only the order of float reductions differs. (That order
   decides the sign of the official zero-initialised heads' first predictions, a sum that
-  cancels to 0 (README, "Facts"), so from that initialisation two runs part from the start.)
+  cancels to 0 (docs/OFFICIAL.md, "Facts"), so from that initialisation two runs part from the
+  start.)
 
 Several hosts: `jax.distributed.initialize()` makes `jax.devices()` every process's devices;
 the mesh then spans hosts and every process runs the same programs (`initialize_distributed`).
