@@ -8,7 +8,8 @@ to what the parity tests ask for and what the default target provides). In short
 are in the OFFICIAL conventions (reward[t] arrives with observation t; is_first, is_last and
 is_terminal as in the official replay), so a wrapper for a textbook-indexed implementation does
 the shift and the checks prove it right or wrong; a piece a target does not provide is reported
-as "not provided" in PARITY.md, never as passed. The worked example is docs/toy_target.py.
+as "not provided" in PARITY.md, never as passed. The worked example is
+parity_tests/examples/toy_target.py.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A toy DreamerV3: the loss code of a small re-implementation written in its own style.
 
-This file stands for YOUR code; docs/toy_target.py is the wrapper the suite calls. It
+This file stands for YOUR code; toy_target.py beside it is the wrapper the suite calls. It
 deliberately differs from the official agent in its conventions and in a few choices:
 - TEXTBOOK time indices: `rewards[t]` is the reward for the action taken in state t (the
   official arrays put it at t + 1, with the observation it arrived with);

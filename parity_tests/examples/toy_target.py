@@ -1,6 +1,6 @@
 """A worked example target: the wrapper around a small, deliberately different DreamerV3.
 
-docs/toy_agent.py is the implementation (it stands for your code: textbook time indices,
+toy_agent.py beside it is the implementation (it stands for your code: textbook time indices,
 first-release two-hot, KL averaged over latents, a policy with unimix); this file is all the
 suite needs from its author. Each piece takes the suite's inputs in the OFFICIAL conventions,
 converts them to the toy's (the reward shift below, with the suite's conversions from
@@ -10,7 +10,7 @@ with respect to the official-layout outputs. Keys left out of a result are repor
 provided (here `value_target`: the toy's critic target is `ret`, compared already).
 
 Run it with the command in docs/TARGETS.md, "Worked example" (--target
-docs.toy_target:make_target --registry docs/toy_registry.toml).
+parity_tests.examples.toy_target:make_target --registry parity_tests/examples/toy_registry.toml).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from docs import toy_agent as toy
 from parity_tests import wrappers
+from parity_tests.examples import toy_agent as toy
 
 # The suite's operating point ("parity") keeps the official loss hyperparameters, which are
 # the toy's defaults; its network sizes do not concern these pieces.
