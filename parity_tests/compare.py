@@ -26,6 +26,9 @@ class Comparison:
     # The worst error over the allowed error (atol + rtol x reference) of any element: above 1
     # differs; a check that agrees at 0.9 is a check that may fail on another machine.
     margin: float = 0.0
+    # Of a value difference: the target's quantity as the official one rescaled, shifted or
+    # changed in shape (parity_tests/difference_form.py); "" where it agrees.
+    form: str = ""
 
     def summary(self) -> str:
         if self.problems:

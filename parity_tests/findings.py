@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from . import compare as compare_lib
-from . import tolerances
+from . import difference_form, tolerances
 from .target import DEFAULT_TARGET
 
 TAGS = ("BUG", "CRITDIFF", "DIFF", "MINOR", "CONFIG", "TOCHECK", "FIXED")
@@ -137,6 +137,8 @@ class Recorder:
         two-hot loss right for symlog-space bins is that [DIFF], not a [BUG] of the loss)."""
         assert tag in TAGS, tag
         comparison = compare_lib.compare(ours, ref, tolerances.get(tolerance))
+        if not comparison.ok and not comparison.problems:
+            comparison = dataclasses.replace(comparison, form=difference_form.form(ours, ref))
         if not comparison.ok:
             for meaning, variation_tag, alternative in explanations:
                 if compare_lib.compare(ours, alternative, tolerances.get(tolerance)).ok:
@@ -212,6 +214,7 @@ def write_json(records: list[Record], path: str) -> None:
              "max_rel": r.comparison.max_rel if r.comparison else None,
              "margin": _finite_or_none(r.comparison.margin) if r.comparison else None,
              "summary": r.comparison.summary() if r.comparison else "",
+             "form": r.comparison.form if r.comparison else "",
              "structural": r.structural} for r in records]
     with open(path, "w") as file:
         json.dump(rows, file, indent=1)

@@ -73,9 +73,11 @@ def _row(record: Record) -> str:
     elif comparison is not None:
         where = "; ".join(comparison.problems)
     tag = f"[{record.known.tag}]" if record.known else f"[{record.tag}]"
+    form = comparison.form if comparison is not None else ""
     return (
         f"| `{record.check}` | {_status(record)} | {record.tolerance} | {_margin_text(record)} | "
-        f"{_number(max_abs)} | {_number(max_rel)} | {where.replace('|', '/')} | {tag} |"
+        f"{_number(max_abs)} | {_number(max_rel)} | {form or '-'} | {where.replace('|', '/')} "
+        f"| {tag} |"
     )
 
 
@@ -144,6 +146,9 @@ def render(records: list[Record], registry: dict[str, Known], target: str,
         "Margin: the worst error over the allowed error on this machine (above 1 differs; "
         "'-' where the check is a property with no bound); for checks judged against the "
         "official's own spread (`parity_tests/noise_floor.py`) the allowed error includes it. "
+        "Form, of a difference: the target's quantity as the official one rescaled "
+        "('scale-only x0.031'), shifted ('offset +0.5'), both, or changed in shape (with the "
+        "cosine between the two and their norm ratio; `parity_tests/difference_form.py`). "
         "Worst element: where the largest error is, for checks that are not exactly equal; "
         "'explained:' after it names the known variation a difference entirely is (the "
         "official computation with one quantity or form taken from the target), whose tag "
@@ -156,9 +161,9 @@ def render(records: list[Record], registry: dict[str, Known], target: str,
         by_area[record.area].append(record)
     for area, area_records in sorted(by_area.items()):
         lines += ["", f"## {area}", "",
-                  "| check | status | tolerance | margin | max abs | max rel | worst element "
-                  "| tag |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "| check | status | tolerance | margin | max abs | max rel | form | worst "
+                  "element | tag |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         lines += [_row(record) for record in area_records]
     lines += _sight(sight)
     lines += ["", "## Registry of known differences", "", "| check | tag | reason |",

@@ -24,7 +24,8 @@ def _size(record: Record) -> str:
     if comparison.problems:
         return "structure: " + "; ".join(comparison.problems)[:160]
     margin = f", {comparison.margin:.3g}x allowed" if math.isfinite(comparison.margin) else ""
-    return f"max rel {comparison.max_rel:.3g} at {comparison.where}{margin}"
+    form = f"; {comparison.form}" if comparison.form else ""
+    return f"max rel {comparison.max_rel:.3g} at {comparison.where}{margin}{form}"
 
 
 def _table(records: list[Record]) -> list[str]:

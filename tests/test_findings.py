@@ -117,3 +117,22 @@ def test_a_difference_that_is_a_known_variation_takes_its_tag_and_says_which():
 def test_an_unexplained_difference_keeps_its_own_tag():
     with pytest.raises(pytest.fail.Exception, match=r"\[BUG\] unregistered"):
         _explained(_recorder(False), [5.0])  # no variation reproduces it
+
+
+def test_a_value_difference_carries_its_form_into_the_json_and_the_summary(tmp_path):
+    from parity_tests import summary
+
+    registry = {c: Known(c, "DIFF", "accepted") for c in ("a/half", "a/shape")}
+    recorder = Recorder(registry=registry, target="test")
+    ref = np.linspace(1.0, 2.0, 8)
+    recorder.check("a/half", "DIFF", "", ref / 2, ref, "elementwise")
+    recorder.check("a/shape", "DIFF", "", np.zeros(2), np.zeros(3), "elementwise")
+    with pytest.raises(pytest.fail.Exception, match="unregistered finding"):
+        recorder.check("a/new", "BUG", "", np.roll(ref, 1), ref, "elementwise")
+    path = tmp_path / "findings.json"
+    write_json(recorder.records, str(path))
+    rows = {row["check"]: row for row in json.loads(path.read_text())}
+    assert rows["a/half"]["form"] == "scale-only x0.5" and rows["a/shape"]["form"] == ""
+    assert rows["a/new"]["form"].startswith("changed: cosine 0.9")
+    (line,) = [line for line in summary.render(recorder.records) if "a/new" in line]
+    assert line.endswith("; " + rows["a/new"]["form"])

@@ -28,7 +28,7 @@ def test_report_has_a_summary_a_legend_and_no_arbitrary_worst_element():
                    compare.Comparison(True, 1e-6, 0.5, "['y'][1]", ()))
     text = report.render([exact, floor], {}, "t")
     assert "Summary: 2 checks; 2 agree" in text and "**[BUG]**" in text
-    assert "| `a/b/c` | agrees | forward | 0 | 0.00e+00 | 0.00e+00 | - (equal) |" in text
+    assert "| `a/b/c` | agrees | forward | 0 | 0.00e+00 | 0.00e+00 | - | - (equal) |" in text
     assert "agrees (within the absolute floor)" in text
 
 
