@@ -11,7 +11,7 @@ import dataclasses
 import json
 import os
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,9 +39,12 @@ class Record:
     tag: str  # the tag this check earns when it disagrees
     description: str
     tolerance: str
-    status: str  # agree | differs | known | vanished | not provided
+    status: str  # agree | differs | known | follows | vanished | not provided
     comparison: compare_lib.Comparison | None = None
     known: Known | None = None
+    # status "follows": the earlier checks (or building blocks) whose differences this one's
+    # entirely is (parity_tests/stages.py); the first cause is where a departure enters
+    follows: tuple[str, ...] = ()
 
     @property
     def area(self) -> str:
@@ -91,7 +94,8 @@ def load_registry(path: Path | None) -> dict[str, Known]:
     return registry
 
 
-STATUS_RANK = {"not provided": 0, "agree": 1, "known": 2, "vanished": 3, "differs": 4}
+STATUS_RANK = {"not provided": 0, "agree": 1, "follows": 2, "known": 3, "vanished": 4,
+               "differs": 5}
 
 
 def _worse(new: Record, old: Record) -> bool:
@@ -127,14 +131,22 @@ class Recorder:
             self.by_check[record.check] = record
 
     def check(self, check: str, tag: str, description: str, ours, ref, tolerance: str,
-              explanations: Sequence[tuple[str, str, object]] = ()) -> Record:
+              explanations: Sequence[tuple[str, str, object]] = (),
+              follows: Callable[[], tuple[tuple[str, ...], object] | None] | None = None,
+              ) -> Record:
         """Compare, record, and fail the test on an unregistered or vanished difference.
 
         `explanations`: (what it would mean, its tag, alternative reference), each an official
         computation with one known variation (the target's own bins, the first release's
         form). When the target differs from `ref` but agrees with an alternative, the
         difference is entirely that variation: the finding says so and takes its tag (a
-        two-hot loss right for symlog-space bins is that [DIFF], not a [BUG] of the loss)."""
+        two-hot loss right for symlog-space bins is that [DIFF], not a [BUG] of the loss).
+
+        `follows`, asked only when the check differs: (the earlier checks that differ, the
+        official arithmetic of this stage applied to the target's own earlier quantities), or
+        None. When the target agrees with that, the difference is not this stage's: the
+        record's status is "follows" (naming them), it fails nothing and needs no registry
+        entry; the first cause is reported, and registered, where it enters."""
         assert tag in TAGS, tag
         comparison = compare_lib.compare(ours, ref, tolerances.get(tolerance))
         if not comparison.ok and not comparison.problems:
@@ -146,6 +158,16 @@ class Recorder:
                     comparison = dataclasses.replace(
                         comparison, where=f"{comparison.where}; explained: {meaning}")
                     break
+        if not comparison.ok and not comparison.problems and follows is not None:
+            attribution = follows()
+            if attribution is not None:
+                earlier, recomputed = attribution
+                if earlier and compare_lib.compare(ours, recomputed,
+                                                   tolerances.get(tolerance)).ok:
+                    record = Record(check, tag, description, tolerance, "follows", comparison,
+                                    self.registry.get(check), tuple(earlier))
+                    self._add(record)
+                    return record
         return self._settle(check, tag, description, tolerance, comparison)
 
     def verdict(self, check: str, tag: str, description: str, agrees: bool, detail: str,
@@ -215,6 +237,7 @@ def write_json(records: list[Record], path: str) -> None:
              "margin": _finite_or_none(r.comparison.margin) if r.comparison else None,
              "summary": r.comparison.summary() if r.comparison else "",
              "form": r.comparison.form if r.comparison else "",
+             "follows": list(r.follows),
              "structural": r.structural} for r in records]
     with open(path, "w") as file:
         json.dump(rows, file, indent=1)

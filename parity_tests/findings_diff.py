@@ -1,12 +1,13 @@
 """What changed between two runs of the suite, as markdown for a pull-request comment.
 
 Both inputs are findings JSON files (`pytest ... --findings-json PATH`): one object per check
-with its tag, status and worst relative error. A finding is a check that differs, registered
-(`known`) or not (`differs`). Between the base and the head run a finding can appear,
-disappear (the check agrees, or was not run or not provided), change its tag, become
-registered or unregistered, or change its size by more than a factor (default 2: float32
-rounding moves a difference's size by far less, measured in parity_tests/float_environments.py
-as margins within a few per cent across environments).
+with its tag, status and worst relative error. A finding is a check that differs: registered
+(`known`), not (`differs`), or following from another difference (`follows`). Between the
+base and the head run a finding can appear, disappear (the check agrees, or was not run or
+not provided), change its tag, change status (registered, unregistered, following), or change
+its size by more than a factor (default 2: float32 rounding moves a difference's size by far
+less, measured in parity_tests/float_environments.py as margins within a few per cent across
+environments).
 
     python -m parity_tests diff BASE.json HEAD.json [--output COMMENT.md]
 
@@ -19,7 +20,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-FINDING = ("differs", "known")
+FINDING = ("differs", "known", "follows")
 
 
 class FindingsFileError(ValueError):
@@ -96,7 +97,7 @@ def _grew(old, new, factor: float) -> bool:
 
 TITLES = {"appeared": "Findings that appeared", "disappeared": "Findings that disappeared",
           "tag": "Findings whose tag changed",
-          "registration": "Findings registered or unregistered",
+          "registration": "Findings registered, unregistered or following another",
           "size": "Findings whose size changed"}
 
 

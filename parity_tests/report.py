@@ -15,6 +15,7 @@ STATUS_TEXT = {
     "agree": "agrees",
     "differs": "**DIFFERS (unregistered)**",
     "known": "differs (registered)",
+    "follows": "differs: follows",
     "vanished": "**registered difference vanished**",
     "not provided": "not provided",
 }
@@ -70,6 +71,8 @@ def _row(record: Record) -> str:
     elif comparison is not None and not comparison.problems:
         max_abs, max_rel = comparison.max_abs, comparison.max_rel
         where = comparison.where if comparison.max_abs > 0 else "- (equal)"
+        if record.follows:
+            where = "from " + ", ".join(f"`{c}`" for c in record.follows) + f"; {where}"
     elif comparison is not None:
         where = "; ".join(comparison.problems)
     tag = f"[{record.known.tag}]" if record.known else f"[{record.tag}]"
@@ -79,6 +82,50 @@ def _row(record: Record) -> str:
         f"{_number(max_abs)} | {_number(max_rel)} | {form or '-'} | {where.replace('|', '/')} "
         f"| {tag} |"
     )
+
+
+def first_causes(records: list[Record]) -> dict[str, list[str]]:
+    """Each first cause (a differing check that follows from nothing, or a building block
+    named by one that follows) -> the checks that follow from it, through any chain."""
+    by_check = {r.check: r for r in records}
+
+    def roots(check: str, seen: frozenset = frozenset()) -> set[str]:
+        record = by_check.get(check)
+        if record is None or record.status != "follows" or check in seen:
+            return {check}
+        return set().union(*(roots(c, seen | {check}) for c in record.follows))
+
+    groups: dict[str, list[str]] = defaultdict(list)
+    for record in sorted(records, key=lambda r: r.check):
+        if record.status == "follows":
+            for root in sorted(roots(record.check)):
+                groups[root].append(record.check)
+    return dict(groups)
+
+
+def _first_causes(records: list[Record]) -> list[str]:
+    groups = first_causes(records)
+    if not groups:
+        return []
+    by_check = {r.check: r for r in records}
+
+    def label(check: str) -> str:
+        record = by_check.get(check)
+        if record is None:
+            return f"`{check}` (a building block the target provides)"
+        tag = record.known.tag if record.known and record.status != "follows" else record.tag
+        return f"`{check}` [{tag}] {STATUS_TEXT[record.status]}"
+
+    lines = ["", "## First causes", "",
+             "Each differing check that is entirely an earlier one's difference (the official "
+             "arithmetic of its stage, applied to the target's own earlier quantities, gives the "
+             "target's value: `parity_tests/stages.py`) is listed under the difference it follows "
+             "from, where that departure enters. A first cause is registered and tagged; what "
+             "follows from it needs neither.", "",
+             "| first cause | checks that follow from it |", "|---|---|"]
+    lines += [f"| {label(root)} | {', '.join(f'`{c}`' for c in followers)} |"
+              for root, followers in sorted(groups.items())]
+    return lines
 
 
 def _summary(records: list[Record]) -> str:
@@ -95,6 +142,7 @@ def _summary(records: list[Record]) -> str:
     closest = ", ".join(f"`{check}` {margin:.2g}" for margin, check in close) or "none"
     return (f"Summary: {len(records)} checks; {counts['agree']} agree, "
             f"{counts['known']} differ as registered, {counts['differs']} differ unregistered, "
+            f"{counts['follows']} follow from another difference, "
             f"{counts['vanished']} registered but vanished, {counts['not provided']} not "
             f"provided. Differences by tag: {by_tag}. Agreeing at {CLOSE:g} or more of their "
             f"allowed error (the first to fail on another machine): {closest}.")
@@ -165,6 +213,7 @@ def render(records: list[Record], registry: dict[str, Known], target: str,
                   "element | tag |",
                   "|---|---|---|---|---|---|---|---|---|"]
         lines += [_row(record) for record in area_records]
+    lines += _first_causes(records)
     lines += _sight(sight)
     lines += ["", "## Registry of known differences", "", "| check | tag | reason |",
               "|---|---|---|"]

@@ -1,7 +1,8 @@
 """The short table every pytest run of the suite ends with: how many checks ran, how many agree,
-differ as registered, differ unregistered, no longer reproduce a registered difference, or were
-not provided by the target, by tag; then each unregistered finding on one line with its worst
-element and size. The full account is PARITY.md (--parity-report) and the findings JSON."""
+differ as registered, differ unregistered, follow from another difference (stages.py), no
+longer reproduce a registered difference, or were not provided, by tag; then each unregistered
+finding on one line with its worst element and size. The full account is PARITY.md
+(--parity-report) and the findings JSON."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from collections import Counter
 from .findings import TAGS, Record
 
 COLUMNS = (("agree", "agree"), ("known", "differ (registered)"),
-           ("differs", "differ (unregistered)"), ("vanished", "vanished"),
+           ("differs", "differ (unregistered)"), ("follows", "follow"), ("vanished", "vanished"),
            ("not provided", "not provided"))
 
 

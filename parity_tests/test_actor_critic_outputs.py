@@ -7,15 +7,21 @@ quantity, so a finding says where the target departs: the trajectory weight (cum
 disc * con), the lambda return, the normaliser, the advantage, the value target, or only the
 loss. Gradients with respect to outputs the official code stops (`sg`) are `gradient_flow`
 checks: a non-zero there is a gradient that leaks, a [BUG] whatever the values.
+
+A quantity that differs only because an earlier one does (the advantage of a target whose
+returns differ) "follows from" that one: the official arithmetic of its stage, applied to the
+target's own earlier quantities and building blocks, gives the target's value
+(parity_tests/stages.py), so the departure shows once, where it enters.
 """
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
+import jax
 import pytest
 
-from parity_tests import network_outputs, operating_point
+from parity_tests import compare, declarations, network_outputs, operating_point, stages, tolerances
 from reference_adapter import actor_critic
 
 IMAG = {  # quantity: (tolerance, description)
@@ -78,16 +84,82 @@ PIECES = {"imag": "imagination_loss", "repl": "replay_loss"}
 QUANTITIES = [("imag", q) for q in IMAG] + [("repl", q) for q in REPL]
 
 
+@pytest.fixture(scope="module")
+def stage_inputs(imag_inputs, repl_inputs, official_agent):
+    return {"imag": imag_inputs, "repl": repl_inputs, "config": official_agent.config,
+            "before": operating_point.retnorm_state()}
+
+
+def _earlier(part, quantity, target, target_results, official_results, stage_inputs):
+    """(the earlier checks and building blocks that differ, the target's earlier quantities,
+    the blocks) for `quantity`'s stage, or None where the target lacks one of them."""
+    earlier, used = stages.upstream(part).get(quantity, (None, ()))
+    if earlier is None:
+        return None
+    given = dict(target_results[part])
+    # a quantity the target does not return is derived the official way from the one before
+    names = {name: name if name in given else stages.DERIVED.get(name) for name in earlier}
+    if None in names.values() or any(source not in given for source in names.values()):
+        return None
+    given.update({name: given[source] for name, source in names.items()})
+    table = IMAG if part == "imag" else REPL
+    differing = sorted({f"outputs/{part}/{source}" for source in names.values()
+                        if not compare.compare(given[source], official_results[part][source],
+                                               tolerances.get(table[source][0])).ok})
+    reduced = {p for p in declarations.REDUCIBLE if declarations.reduction(target, p) != "none"}
+    chosen = stages.blocks(target, reduced)
+    differing += sorted({chosen.source[b] for b in used
+                         if stages.block_differs(b, chosen, stage_inputs[part])})
+    return tuple(differing), given, chosen
+
+
+def _attribution(part, quantity, target, target_results, official_results, stage_inputs,
+                 gradient=False):
+    """(what differs before this stage, the stage's official arithmetic on the target's own
+    earlier quantities: the quantity, or with `gradient` its loss's gradient), or None."""
+    found = _earlier(part, quantity, target, target_results, official_results, stage_inputs)
+    if found is None:
+        return None
+    differing, given, chosen = found
+    config, inputs = stage_inputs["config"], stage_inputs[part]
+    if not gradient:
+        return differing, stages.recompute(part, quantity, given, inputs, chosen, config,
+                                           stage_inputs["before"])
+    try:
+        return differing, stages.recompute_grad(part, quantity, given, inputs, chosen, config)
+    except (TypeError, jax.errors.JAXTypeError):  # a block that is not a JAX function
+        return None
+
+
 @pytest.mark.parametrize("part,quantity", QUANTITIES, ids=[f"{p}-{q}" for p, q in QUANTITIES])
 def test_actor_critic_quantity(part, quantity, target, parity, official_results,
-                               target_results):
+                               target_results, stage_inputs):
     tolerance, description = (IMAG if part == "imag" else REPL)[quantity]
     check = f"outputs/{part}/{quantity}"
     parity.piece(target, PIECES[part], check, "CRITDIFF", description)
     provided = SimpleNamespace(**target_results[part])
     ours = parity.piece(provided, quantity, check, "CRITDIFF", description)
     parity.check(check, "CRITDIFF", description + " (from network outputs)", ours,
-                 official_results[part][quantity], tolerance)
+                 official_results[part][quantity], tolerance,
+                 follows=lambda: _attribution(part, quantity, target, target_results,
+                                              official_results, stage_inputs))
+
+
+STAGES = [(part, q) for part in ("imag", "repl") for q in stages.upstream(part)]
+
+
+@pytest.mark.parametrize("part,quantity", STAGES, ids=[f"{p}-{q}" for p, q in STAGES])
+def test_stage_arithmetic_reproduces_the_official_quantity(part, quantity, official_results,
+                                                           stage_inputs):
+    """The attribution is only as good as its arithmetic: from the official agent's own earlier
+    quantities and blocks it must give the official quantity (parity_tests/stages.py)."""
+    tolerance = (IMAG if part == "imag" else REPL)[quantity][0]
+    recomputed = stages.recompute(part, quantity, official_results[part], stage_inputs[part],
+                                  stages.OFFICIAL, stage_inputs["config"], stage_inputs["before"])
+    comparison = compare.compare(recomputed, official_results[part][quantity],
+                                 tolerances.get(tolerance))
+    assert comparison.ok, f"stages.{part}/{quantity} is not the official arithmetic: " + (
+        comparison.summary())
 
 
 GRADIENTS = [(part, loss, output) for part, flows in FLOWS.items() for loss in flows
@@ -97,7 +169,7 @@ GRADIENTS = [(part, loss, output) for part, flows in FLOWS.items() for loss in f
 @pytest.mark.parametrize("part,loss,output", GRADIENTS,
                          ids=[f"{p}-{loss}-{o}" for p, loss, o in GRADIENTS])
 def test_actor_critic_gradient(part, loss, output, target, parity, official_results,
-                               target_results):
+                               target_results, stage_inputs):
     flows = output in FLOWS[part][loss]
     check = (f"outputs/{part}/grad/{loss}/{output}" if flows
              else f"gradient_flow/{part}/{loss}/{output}")
@@ -107,5 +179,26 @@ def test_actor_critic_gradient(part, loss, output, target, parity, official_resu
     parity.piece(target, PIECES[part], check, tag, description)
     grads = parity.piece(SimpleNamespace(**target_results[part]), "grads", check, tag,
                          description)
+    follows = None
+    if flows:
+        def follows():
+            return _attribution(part, loss, target, target_results, official_results,
+                                stage_inputs, gradient=True)
     parity.check(check, tag, description, grads[loss][output],
-                 official_results[part]["grads"][loss][output], "logit-gradient")
+                 official_results[part]["grads"][loss][output], "logit-gradient",
+                 follows=follows)
+
+
+@pytest.mark.parametrize("part,loss", list(stages.GRADIENTS),
+                         ids=[f"{p}-{loss}" for p, loss in stages.GRADIENTS])
+def test_stage_gradient_reproduces_the_official_gradient(part, loss, official_results,
+                                                         stage_inputs):
+    output = stages.GRADIENTS[(part, loss)]
+    given = {**official_results[part]}
+    given.setdefault("value_target", given.get("ret"))
+    recomputed = stages.recompute_grad(part, loss, given, stage_inputs[part], stages.OFFICIAL,
+                                       stage_inputs["config"])
+    comparison = compare.compare(recomputed, official_results[part]["grads"][loss][output],
+                                 tolerances.get("logit-gradient"))
+    assert comparison.ok, f"stages gradient {part}/{loss} is not the official one: " + (
+        comparison.summary())

@@ -71,6 +71,11 @@ def twohot_loss(logits, target) -> np.ndarray:
                                      np.asarray(target, np.float32)))
 
 
+def twohot_loss_traced(logits, target):
+    """`twohot_loss` as a JAX function (inside jax.grad or jit): a JAX array."""
+    return _twohot_loss()(logits, target)
+
+
 def twohot_loss_on_bins(logits, target, bins, symlog_space: bool) -> np.ndarray:
     """The official `TwoHot.loss(target)` over given raw bin positions instead of the official
     ones, in either official form: raw bins and raw targets (`Head.symexp_twohot`), or

@@ -1,0 +1,265 @@
+"""Where a departure enters: each actor-critic quantity recomputed by the official arithmetic
+from the TARGET's own quantities before it, so a row that differs only because an earlier one
+does says "follows from" that one, and a departure shows once, in the first stage it enters.
+
+The official `imag_loss` and `repl_loss` (dreamerv3/agent.py) compute, in order:
+- the decoded values `tarval` (a two-hot `pred` of the value head, or of the slow critic with
+  `slowtar`), the trajectory weight
+  `cumprod(disc * con) / disc` and the lambda return `ret` of rewards, continuations and tarval;
+- the return normaliser: lo and hi move by `rate` toward the 5th and 95th percentile of ret
+  (`Normalize(impl='perc')`, no debiasing), scale = max(limit, hi - lo);
+- the advantage (ret - tarval[:, :-1]) / scale (the advantage normaliser is `none`), the value
+  target ret (the value normaliser is `none`);
+- the policy loss -weight * (logp(action) * adv + actent * entropy) and the value loss
+  weight * (twohot_loss(value, target) + slowreg * twohot_loss(value, slowval)), slowval the
+  slow critic's decoded values, over the steps before the last (the quantities the pieces
+  return are those steps: weight [N, H]);
+- in replay, the weight 1 - is_last, the return of replayed rewards bootstrapped from `boot`,
+  and repval weight * (twohot_loss(value, ret) + slowreg * twohot_loss(value, slowval)).
+
+Each function here is that arithmetic, written from those facts. The building blocks (two-hot
+decode and loss, the policy's log-probability and entropy) are the TARGET's pieces where it
+provides them and they are per element, else the official ones, so a quantity that differs only
+through its building block follows from that block's check (`twohot/pred`, `twohot/loss`,
+`policy/categorical`). parity_tests/test_actor_critic_outputs.py proves the arithmetic
+faithful: on the official agent's own quantities it reproduces every official one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from parity_tests import compare, tolerances
+from reference_adapter import pieces as official_pieces
+
+
+def _f32(x) -> np.ndarray:
+    return np.asarray(x, np.float32)
+
+
+@dataclass(frozen=True)
+class Blocks:
+    """The building blocks a stage computes with, and the check area each comes from (None:
+    the official block)."""
+    decode: object  # two-hot logits [..., bins] -> raw values [...]
+    twohot_loss: object  # (logits [..., bins], raw target [...]) -> [...]
+    log_prob: object  # (logits [M, A], action [M]) -> [M]
+    entropy: object  # (logits [M, A]) -> [M]
+    source: dict  # block name -> the check area it is the target's piece for
+
+
+def _official_log_prob(logits, action):
+    return official_pieces.policy_dist(logits).logp(action)
+
+
+def _official_entropy(logits):
+    return official_pieces.policy_dist(logits).entropy()
+
+
+OFFICIAL = Blocks(official_pieces.twohot_pred, official_pieces.twohot_loss_traced,
+                  _official_log_prob, _official_entropy, {})
+
+
+def blocks(target, reduced: set[str]) -> Blocks:
+    """The target's per-element building blocks where it has them. `reduced`: pieces the
+    target declares reduced (a batch mean is no building block)."""
+    def own(name):
+        found = getattr(target, name, None)
+        return None if found is None or name in reduced else found
+
+    chosen, source = {}, {}
+    for block, piece, area in (("decode", "twohot_pred", "twohot/pred"),
+                               ("twohot_loss", "twohot_loss", "twohot/loss"),
+                               ("log_prob", "policy_log_prob", "policy/categorical"),
+                               ("entropy", "policy_entropy", "policy/categorical")):
+        found = own(piece)
+        chosen[block] = found if found is not None else getattr(OFFICIAL, block)
+        if found is not None:
+            source[block] = area
+    return Blocks(**chosen, source=source)
+
+
+def _flat(fn, logits, *rest):
+    """A [M, A]-piece applied over [N, H, A] logits."""
+    lead = logits.shape[:-1]
+    flat = [np.reshape(x, (-1, *np.shape(x)[len(lead):])) for x in (logits, *rest)]
+    return np.reshape(np.asarray(fn(*flat)), lead)
+
+
+def block_differs(name: str, chosen: Blocks, inputs: dict) -> bool:
+    """Whether the target's block gives other values than the official one on these inputs."""
+    if name not in chosen.source:
+        return False
+    mine, theirs = _block_values(chosen, inputs), _block_values(OFFICIAL, inputs)
+    tolerance = tolerances.get("forward")
+    keys = {"decode": ("tarval",), "twohot_loss": ("twohot_loss",),
+            "log_prob": ("log_prob",), "entropy": ("entropy",)}[name]
+    return any(not compare.compare(_f32(mine[k]), _f32(theirs[k]), tolerance).ok for k in keys)
+
+
+def _block_values(chosen: Blocks, inputs: dict) -> dict:
+    values = {"tarval": _f32(chosen.decode(_f32(np.concatenate(
+        [inputs["value_logits"], inputs["slowvalue_logits"]]))))}
+    values["twohot_loss"] = _f32(chosen.twohot_loss(_f32(inputs["value_logits"]),
+                                                    _f32(chosen.decode(_f32(
+                                                        inputs["slowvalue_logits"])))))
+    if "policy_logits" in inputs:
+        values["log_prob"] = _flat(chosen.log_prob, _f32(inputs["policy_logits"]),
+                                   np.asarray(inputs["action"]))
+        values["entropy"] = _flat(chosen.entropy, _f32(inputs["policy_logits"]))
+    return values
+
+
+# ------------------------------------------------------------------ imagination
+
+
+def _decoded(inputs: dict, chosen: Blocks, slow: bool) -> np.ndarray:
+    return _f32(chosen.decode(_f32(inputs["slowvalue_logits" if slow else "value_logits"])))
+
+
+def imag_ret(inputs: dict, chosen: Blocks, config) -> np.ndarray:
+    tarval = _decoded(inputs, chosen, config.imag_loss.slowtar)
+    con = _f32(inputs["con"])
+    disc = 1.0 if config.contdisc else 1 - 1 / config.horizon
+    return official_pieces.lambda_return(np.zeros_like(con), 1 - con, inputs["reward"], tarval,
+                                         tarval, disc, config.imag_loss.lam)
+
+
+def retnorm(ret, before: dict, config) -> dict:
+    norm = config.retnorm
+    ret = np.asarray(ret, np.float64)
+    lo = (1 - norm.rate) * before["lo"] + norm.rate * np.percentile(ret, norm.perclo)
+    hi = (1 - norm.rate) * before["hi"] + norm.rate * np.percentile(ret, norm.perchi)
+    return {"lo": _f32(lo), "hi": _f32(hi)}
+
+
+def adv(ret, normaliser: dict, inputs: dict, chosen: Blocks, config) -> np.ndarray:
+    tarval = _decoded(inputs, chosen, config.imag_loss.slowtar).astype(np.float64)
+    scale = max(config.retnorm.limit, float(normaliser["hi"]) - float(normaliser["lo"]))
+    return _f32((np.asarray(ret, np.float64) - tarval[:, :-1]) / scale)
+
+
+def _policy_loss(logits, weight, advantage, action, chosen: Blocks, actent: float):
+    """JAX: -weight * (logp(action) * adv + actent * entropy) over the steps before the last
+    of logits [N, H + 1, A]; differentiable in the logits where the blocks are JAX."""
+    logits = logits[:, :-1]
+    lead = logits.shape[:-1]
+    flat = logits.reshape(-1, logits.shape[-1])
+    logp = jnp.reshape(chosen.log_prob(flat, jnp.reshape(action[:, :-1], -1)), lead)
+    entropy = jnp.reshape(chosen.entropy(flat), lead)
+    return -weight * (logp * advantage + actent * entropy)
+
+
+def policy(weight, advantage, inputs: dict, chosen: Blocks, config) -> np.ndarray:
+    return _f32(_policy_loss(jnp.asarray(_f32(inputs["policy_logits"])), _f32(weight),
+                             _f32(advantage), np.asarray(inputs["action"]), chosen,
+                             config.imag_loss.actent))
+
+
+def _value_loss(value_logits, weight, target, slowval, chosen: Blocks, slowreg: float):
+    """JAX: weight * (twohot_loss(value, target) + slowreg * twohot_loss(value, slowval)) over
+    the steps before the last of value logits [N, H + 1, bins]; weight, target [N, H]."""
+    value_logits = value_logits[:, :-1]
+    return weight * (chosen.twohot_loss(value_logits, target)
+                     + slowreg * chosen.twohot_loss(value_logits, slowval[:, :-1]))
+
+
+def value(weight, value_target, inputs: dict, chosen: Blocks, config) -> np.ndarray:
+    return _f32(_value_loss(jnp.asarray(_f32(inputs["value_logits"])), _f32(weight),
+                            _f32(value_target), _decoded(inputs, chosen, slow=True), chosen,
+                            config.imag_loss.slowreg))
+
+
+# ------------------------------------------------------------------ replay
+
+
+def repl_ret(inputs: dict, chosen: Blocks, config) -> np.ndarray:
+    tarval = _decoded(inputs, chosen, config.repl_loss.slowtar)
+    return official_pieces.lambda_return(inputs["is_last"], inputs["is_terminal"],
+                                         inputs["reward"], tarval, inputs["boot"],
+                                         1 - 1 / config.horizon, config.repl_loss.lam)
+
+
+def repval(weight, ret, inputs: dict, chosen: Blocks, config) -> np.ndarray:
+    return _f32(_value_loss(jnp.asarray(_f32(inputs["value_logits"])), _f32(weight), _f32(ret),
+                            _decoded(inputs, chosen, slow=True), chosen,
+                            config.repl_loss.slowreg))
+
+
+# ------------------------------------------------------------------ the chains
+
+# quantity: (the quantities it is computed from, the blocks it uses)
+IMAG_UPSTREAM = {
+    "ret": ((), ("decode",)),
+    "retnorm": (("ret",), ()),
+    "adv": (("ret", "retnorm"), ("decode",)),
+    "value_target": (("ret",), ()),
+    "policy": (("weight", "adv"), ("log_prob", "entropy")),
+    "value": (("weight", "value_target"), ("decode", "twohot_loss")),
+}
+# What the official arithmetic derives a quantity from, for a target that does not return it
+# (the value normaliser is `none`: the value target is the return).
+DERIVED = {"value_target": "ret"}
+REPL_UPSTREAM = {
+    "ret": ((), ("decode",)),
+    "repval": (("weight", "ret"), ("decode", "twohot_loss")),
+}
+
+
+def recompute(part: str, quantity: str, given: dict, inputs: dict, chosen: Blocks, config,
+              before: dict | None = None):
+    """`quantity` by the official arithmetic from `given` (the quantities before it: the
+    target's, or for the proof of faithfulness the official ones)."""
+    if part == "imag":
+        if quantity == "ret":
+            return imag_ret(inputs, chosen, config)
+        if quantity == "retnorm":
+            return retnorm(given["ret"], before, config)
+        if quantity == "adv":
+            return adv(given["ret"], given["retnorm"], inputs, chosen, config)
+        if quantity == "value_target":
+            return _f32(given["ret"])
+        if quantity == "policy":
+            return policy(given["weight"], given["adv"], inputs, chosen, config)
+        if quantity == "value":
+            return value(given["weight"], given["value_target"], inputs, chosen, config)
+    if part == "repl":
+        if quantity == "ret":
+            return repl_ret(inputs, chosen, config)
+        if quantity == "repval":
+            return repval(given["weight"], given["ret"], inputs, chosen, config)
+    raise KeyError(f"no stage for {part}/{quantity}")
+
+
+def upstream(part: str) -> dict:
+    return IMAG_UPSTREAM if part == "imag" else REPL_UPSTREAM
+
+
+# (part, loss): the output its gradient flows into, and the loss quantity it is the gradient of
+GRADIENTS = {("imag", "policy"): "policy_logits", ("imag", "value"): "value_logits",
+             ("repl", "repval"): "value_logits"}
+
+
+def recompute_grad(part: str, loss: str, given: dict, inputs: dict, chosen: Blocks, config):
+    """d sum(loss) / d output by the official arithmetic from `given` (as `recompute`), for the
+    one output each loss's gradient flows into (GRADIENTS); the blocks must be JAX."""
+    output = GRADIENTS[(part, loss)]
+    logits = jnp.asarray(_f32(inputs[output]))
+    slowval = _decoded(inputs, chosen, slow=True)
+    if (part, loss) == ("imag", "policy"):
+        def total(x):
+            return _policy_loss(x, _f32(given["weight"]), _f32(given["adv"]),
+                                np.asarray(inputs["action"]), chosen,
+                                config.imag_loss.actent).sum()
+    else:
+        target = given["value_target"] if part == "imag" else given["ret"]
+        slowreg = (config.imag_loss if part == "imag" else config.repl_loss).slowreg
+
+        def total(x):
+            return _value_loss(x, _f32(given["weight"]), _f32(target), slowval, chosen,
+                               slowreg).sum()
+    return _f32(jax.grad(total)(logits))
