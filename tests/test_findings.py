@@ -136,3 +136,27 @@ def test_a_value_difference_carries_its_form_into_the_json_and_the_summary(tmp_p
     assert rows["a/new"]["form"].startswith("changed: cosine 0.9")
     (line,) = [line for line in summary.render(recorder.records) if "a/new" in line]
     assert line.endswith("; " + rows["a/new"]["form"])
+
+
+def test_a_difference_an_earlier_one_explains_follows_it_and_fails_nothing():
+    from parity_tests import report
+
+    recorder = Recorder(registry={}, target="test")
+    ref = np.linspace(1.0, 2.0, 6)
+    with pytest.raises(pytest.fail.Exception, match="unregistered finding a/ret"):
+        recorder.check("a/ret", "CRITDIFF", "", ref * 2, ref, "elementwise")
+    # the stage's own arithmetic on the target's returns gives the target's advantage
+    record = recorder.check("a/adv", "CRITDIFF", "", ref * 2 - 1, ref - 1, "elementwise",
+                            follows=lambda: (("a/ret",), ref * 2 - 1))
+    assert record.status == "follows" and record.follows == ("a/ret",)
+    record = recorder.check("a/loss", "CRITDIFF", "", ref * 4, ref, "elementwise",
+                            follows=lambda: (("a/adv", "block/x"), ref * 4))
+    assert report.first_causes(recorder.records) == {"a/ret": ["a/adv", "a/loss"],
+                                                     "block/x": ["a/loss"]}
+    # where the stage itself departs, or nothing before it differs, it is a first cause
+    with pytest.raises(pytest.fail.Exception, match="unregistered finding a/own"):
+        recorder.check("a/own", "BUG", "", ref * 3, ref, "elementwise",
+                       follows=lambda: (("a/ret",), ref * 2))
+    with pytest.raises(pytest.fail.Exception, match="unregistered finding a/none"):
+        recorder.check("a/none", "BUG", "", ref * 3, ref, "elementwise",
+                       follows=lambda: ((), ref * 3))
