@@ -15,13 +15,16 @@ The official `imag_loss` and `repl_loss` (dreamerv3/agent.py) compute, in order:
   slow critic's decoded values, over the steps before the last (the quantities the pieces
   return are those steps: weight [N, H]);
 - in replay, the weight 1 - is_last, the return of replayed rewards bootstrapped from `boot`,
-  and repval weight * (twohot_loss(value, ret) + slowreg * twohot_loss(value, slowval)).
+  and repval weight * (twohot_loss(value, ret) + slowreg * twohot_loss(value, slowval));
+- of the world-model terms, rew is the two-hot loss of the reward logits at reward[t], dyn and
+  rep the KL terms of the posterior and prior logits (parity_tests/test_adapter.py proves
+  these the official agent's own losses).
 
 Each function here is that arithmetic, written from those facts. The building blocks (two-hot
 decode and loss, the policy's log-probability and entropy) are the TARGET's pieces where it
 provides them and they are per element, else the official ones, so a quantity that differs only
 through its building block follows from that block's check (`twohot/pred`, `twohot/loss`,
-`policy/categorical`). parity_tests/test_actor_critic_outputs.py proves the arithmetic
+`policy/categorical`, `latents/kl`). parity_tests/test_actor_critic_outputs.py proves the arithmetic
 faithful: on the official agent's own quantities it reproduces every official one.
 """
 
@@ -49,6 +52,7 @@ class Blocks:
     twohot_loss: object  # (logits [..., bins], raw target [...]) -> [...]
     log_prob: object  # (logits [M, A], action [M]) -> [M]
     entropy: object  # (logits [M, A]) -> [M]
+    kl: object  # (post, prior logits [..., S, C], unimix, free_nats) -> {"dyn", "rep": [...]}
     source: dict  # block name -> the check area it is the target's piece for
 
 
@@ -61,7 +65,7 @@ def _official_entropy(logits):
 
 
 OFFICIAL = Blocks(official_pieces.twohot_pred, official_pieces.twohot_loss_traced,
-                  _official_log_prob, _official_entropy, {})
+                  _official_log_prob, _official_entropy, official_pieces.kl_losses, {})
 
 
 def blocks(target, reduced: set[str]) -> Blocks:
@@ -75,7 +79,8 @@ def blocks(target, reduced: set[str]) -> Blocks:
     for block, piece, area in (("decode", "twohot_pred", "twohot/pred"),
                                ("twohot_loss", "twohot_loss", "twohot/loss"),
                                ("log_prob", "policy_log_prob", "policy/categorical"),
-                               ("entropy", "policy_entropy", "policy/categorical")):
+                               ("entropy", "policy_entropy", "policy/categorical"),
+                               ("kl", "latent_kl_losses", "latents/kl")):
         found = own(piece)
         chosen[block] = found if found is not None else getattr(OFFICIAL, block)
         if found is not None:
@@ -90,28 +95,35 @@ def _flat(fn, logits, *rest):
     return np.reshape(np.asarray(fn(*flat)), lead)
 
 
-def block_differs(name: str, chosen: Blocks, inputs: dict) -> bool:
+def block_differs(name: str, chosen: Blocks, inputs: dict, config) -> bool:
     """Whether the target's block gives other values than the official one on these inputs."""
     if name not in chosen.source:
         return False
-    mine, theirs = _block_values(chosen, inputs), _block_values(OFFICIAL, inputs)
-    tolerance = tolerances.get("forward")
-    keys = {"decode": ("tarval",), "twohot_loss": ("twohot_loss",),
-            "log_prob": ("log_prob",), "entropy": ("entropy",)}[name]
-    return any(not compare.compare(_f32(mine[k]), _f32(theirs[k]), tolerance).ok for k in keys)
+    mine, theirs = _block_value(name, chosen, inputs, config), _block_value(
+        name, OFFICIAL, inputs, config)
+    return not compare.compare(mine, theirs, tolerances.get("forward")).ok
 
 
-def _block_values(chosen: Blocks, inputs: dict) -> dict:
-    values = {"tarval": _f32(chosen.decode(_f32(np.concatenate(
-        [inputs["value_logits"], inputs["slowvalue_logits"]]))))}
-    values["twohot_loss"] = _f32(chosen.twohot_loss(_f32(inputs["value_logits"]),
-                                                    _f32(chosen.decode(_f32(
-                                                        inputs["slowvalue_logits"])))))
-    if "policy_logits" in inputs:
-        values["log_prob"] = _flat(chosen.log_prob, _f32(inputs["policy_logits"]),
-                                   np.asarray(inputs["action"]))
-        values["entropy"] = _flat(chosen.entropy, _f32(inputs["policy_logits"]))
-    return values
+def _block_value(name: str, chosen: Blocks, inputs: dict, config):
+    """The block on the inputs of the stage that uses it (imagination, replay or world model:
+    told apart by their keys)."""
+    if name == "kl":
+        rssm = config.dyn.rssm
+        kl = chosen.kl(_f32(inputs["post_logits"]), _f32(inputs["prior_logits"]), rssm.unimix,
+                       rssm.free_nats)
+        return {k: _f32(kl[k]) for k in ("dyn", "rep")}
+    if name == "twohot_loss" and "reward_logits" in inputs:
+        return _f32(chosen.twohot_loss(_f32(inputs["reward_logits"]), _f32(inputs["reward"])))
+    if name == "decode":
+        return _f32(chosen.decode(_f32(np.concatenate([inputs["value_logits"],
+                                                       inputs["slowvalue_logits"]]))))
+    if name == "twohot_loss":
+        return _f32(chosen.twohot_loss(_f32(inputs["value_logits"]),
+                                       _decoded(inputs, chosen, slow=True)))
+    logits = _f32(inputs["policy_logits"])
+    if name == "log_prob":
+        return _flat(chosen.log_prob, logits, np.asarray(inputs["action"]))
+    return _flat(chosen.entropy, logits)
 
 
 # ------------------------------------------------------------------ imagination
@@ -232,11 +244,31 @@ def recompute(part: str, quantity: str, given: dict, inputs: dict, chosen: Block
             return repl_ret(inputs, chosen, config)
         if quantity == "repval":
             return repval(given["weight"], given["ret"], inputs, chosen, config)
+    if part == "world_model" and quantity in WORLD_MODEL_UPSTREAM:
+        outputs = {k: jnp.asarray(_f32(inputs[k])) for k in WORLD_MODEL_FLOWS.values()}
+        return _f32(_world_model_term(quantity, outputs, inputs, chosen, config))
     raise KeyError(f"no stage for {part}/{quantity}")
 
 
+# The world-model terms are each computed from the outputs alone: only their blocks come before.
+WORLD_MODEL_UPSTREAM = {"rew": ((), ("twohot_loss",)), "dyn": ((), ("kl",)),
+                        "rep": ((), ("kl",))}
+
+
 def upstream(part: str) -> dict:
-    return IMAG_UPSTREAM if part == "imag" else REPL_UPSTREAM
+    return {"imag": IMAG_UPSTREAM, "repl": REPL_UPSTREAM,
+            "world_model": WORLD_MODEL_UPSTREAM}[part]
+
+
+def _world_model_term(term: str, outputs: dict, inputs: dict, chosen: Blocks, config):
+    if term == "rew":
+        return chosen.twohot_loss(outputs["reward_logits"], _f32(inputs["reward"]))
+    rssm = config.dyn.rssm
+    return chosen.kl(outputs["post_logits"], outputs["prior_logits"], rssm.unimix,
+                     rssm.free_nats)[term]
+
+
+WORLD_MODEL_FLOWS = {"rew": "reward_logits", "dyn": "prior_logits", "rep": "post_logits"}
 
 
 # (part, loss): the output its gradient flows into, and the loss quantity it is the gradient of
@@ -246,7 +278,13 @@ GRADIENTS = {("imag", "policy"): "policy_logits", ("imag", "value"): "value_logi
 
 def recompute_grad(part: str, loss: str, given: dict, inputs: dict, chosen: Blocks, config):
     """d sum(loss) / d output by the official arithmetic from `given` (as `recompute`), for the
-    one output each loss's gradient flows into (GRADIENTS); the blocks must be JAX."""
+    one output each loss's gradient flows into (GRADIENTS, WORLD_MODEL_FLOWS); the blocks must
+    be JAX."""
+    if part == "world_model":
+        output = WORLD_MODEL_FLOWS[loss]
+        outputs = {k: jnp.asarray(_f32(inputs[k])) for k in WORLD_MODEL_FLOWS.values()}
+        return _f32(jax.grad(lambda x: _world_model_term(
+            loss, {**outputs, output: x}, inputs, chosen, config).sum())(outputs[output]))
     output = GRADIENTS[(part, loss)]
     logits = jnp.asarray(_f32(inputs[output]))
     slowval = _decoded(inputs, chosen, slow=True)
@@ -263,3 +301,36 @@ def recompute_grad(part: str, loss: str, given: dict, inputs: dict, chosen: Bloc
             return _value_loss(x, _f32(given["weight"]), _f32(target), slowval, chosen,
                                slowreg).sum()
     return _f32(jax.grad(total)(logits))
+
+
+def attribute(part: str, quantity: str, target, given: dict, official: dict, inputs: dict,
+              config, before: dict | None, tolerance_of: dict, gradient: bool = False):
+    """For a differing check of `quantity` (or with `gradient` of its loss's gradient): (what
+    differs before its stage: earlier checks and the target's blocks, the stage's official
+    arithmetic on the target's own earlier quantities), or None where the target lacks one of
+    them or a block is not a JAX function where a gradient needs one. `given`, `official`: the
+    part's quantities of each side; `tolerance_of`: each quantity's tolerance name."""
+    from parity_tests import declarations
+
+    earlier, used = upstream(part).get(quantity, (None, ()))
+    if earlier is None:
+        return None
+    given = dict(given)
+    # a quantity the target does not return is derived the official way from the one before
+    names = {name: name if name in given else DERIVED.get(name) for name in earlier}
+    if None in names.values() or any(source not in given for source in names.values()):
+        return None
+    given.update({name: given[source] for name, source in names.items()})
+    differing = sorted({f"outputs/{part}/{source}" for source in names.values()
+                        if not compare.compare(given[source], official[source],
+                                               tolerances.get(tolerance_of[source])).ok})
+    reduced = {p for p in declarations.REDUCIBLE if declarations.reduction(target, p) != "none"}
+    chosen = blocks(target, reduced)
+    differing += sorted({chosen.source[b] for b in used
+                         if block_differs(b, chosen, inputs, config)})
+    if not gradient:
+        return tuple(differing), recompute(part, quantity, given, inputs, chosen, config, before)
+    try:
+        return tuple(differing), recompute_grad(part, quantity, given, inputs, chosen, config)
+    except (TypeError, jax.errors.JAXTypeError):  # a block that is not a JAX function
+        return None

@@ -18,10 +18,9 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-import jax
 import pytest
 
-from parity_tests import compare, declarations, network_outputs, operating_point, stages, tolerances
+from parity_tests import compare, network_outputs, operating_point, stages, tolerances
 from reference_adapter import actor_critic
 
 IMAG = {  # quantity: (tolerance, description)
@@ -90,45 +89,13 @@ def stage_inputs(imag_inputs, repl_inputs, official_agent):
             "before": operating_point.retnorm_state()}
 
 
-def _earlier(part, quantity, target, target_results, official_results, stage_inputs):
-    """(the earlier checks and building blocks that differ, the target's earlier quantities,
-    the blocks) for `quantity`'s stage, or None where the target lacks one of them."""
-    earlier, used = stages.upstream(part).get(quantity, (None, ()))
-    if earlier is None:
-        return None
-    given = dict(target_results[part])
-    # a quantity the target does not return is derived the official way from the one before
-    names = {name: name if name in given else stages.DERIVED.get(name) for name in earlier}
-    if None in names.values() or any(source not in given for source in names.values()):
-        return None
-    given.update({name: given[source] for name, source in names.items()})
-    table = IMAG if part == "imag" else REPL
-    differing = sorted({f"outputs/{part}/{source}" for source in names.values()
-                        if not compare.compare(given[source], official_results[part][source],
-                                               tolerances.get(table[source][0])).ok})
-    reduced = {p for p in declarations.REDUCIBLE if declarations.reduction(target, p) != "none"}
-    chosen = stages.blocks(target, reduced)
-    differing += sorted({chosen.source[b] for b in used
-                         if stages.block_differs(b, chosen, stage_inputs[part])})
-    return tuple(differing), given, chosen
-
-
 def _attribution(part, quantity, target, target_results, official_results, stage_inputs,
                  gradient=False):
-    """(what differs before this stage, the stage's official arithmetic on the target's own
-    earlier quantities: the quantity, or with `gradient` its loss's gradient), or None."""
-    found = _earlier(part, quantity, target, target_results, official_results, stage_inputs)
-    if found is None:
-        return None
-    differing, given, chosen = found
-    config, inputs = stage_inputs["config"], stage_inputs[part]
-    if not gradient:
-        return differing, stages.recompute(part, quantity, given, inputs, chosen, config,
-                                           stage_inputs["before"])
-    try:
-        return differing, stages.recompute_grad(part, quantity, given, inputs, chosen, config)
-    except (TypeError, jax.errors.JAXTypeError):  # a block that is not a JAX function
-        return None
+    return stages.attribute(part, quantity, target, target_results[part],
+                            official_results[part], stage_inputs[part], stage_inputs["config"],
+                            stage_inputs["before"],
+                            {q: t for q, (t, _) in (IMAG if part == "imag" else REPL).items()},
+                            gradient)
 
 
 @pytest.mark.parametrize("part,quantity", QUANTITIES, ids=[f"{p}-{q}" for p, q in QUANTITIES])

@@ -7,6 +7,8 @@ with respect to each output. This is where an output transform (the decoder's si
 (1 - is_terminal with the contdisc factor, image / 255) or the alignment of head and replayed
 step departs. A gradient that reaches an output the official code stops (dyn into the posterior,
 rep into the prior, one head's loss into another head) is a `gradient_flow` [BUG].
+A term that differs only through the target's own building block (its two-hot loss for rew,
+its KL for dyn and rep) follows from that block's check (parity_tests/stages.py).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from parity_tests import network_outputs
+from parity_tests import compare, network_outputs, stages, tolerances
 from reference_adapter import world_model_terms
 
 TERMS = {  # term: (tag, tolerance, description)
@@ -49,13 +51,23 @@ def target_terms(target, preset_name, wm_inputs):
 
 
 @pytest.mark.parametrize("term", sorted(TERMS), ids=sorted(TERMS))
-def test_world_model_term(term, target, parity, official_terms, target_terms):
+def test_world_model_term(term, target, parity, official_terms, target_terms, wm_inputs,
+                         official_agent):
     tag, tolerance, description = TERMS[term]
     check = f"outputs/world_model/{term}"
     parity.piece(target, "world_model_terms", check, tag, description)
     ours = parity.piece(SimpleNamespace(**target_terms), term, check, tag, description)
     parity.check(check, tag, description + ", per (B, T), from network outputs", ours,
-                 official_terms[term], tolerance)
+                 official_terms[term], tolerance,
+                 follows=lambda: _attribution(term, target, target_terms, official_terms,
+                                              wm_inputs, official_agent))
+
+
+def _attribution(term, target, target_terms, official_terms, wm_inputs, official_agent,
+                 gradient=False):
+    return stages.attribute("world_model", term, target, target_terms, official_terms,
+                            wm_inputs, official_agent.config, None,
+                            {t: tolerance for t, (_, tolerance, _) in TERMS.items()}, gradient)
 
 
 GRADIENTS = [(term, output) for term in TERMS for output in world_model_terms.OUTPUTS]
@@ -63,7 +75,7 @@ GRADIENTS = [(term, output) for term in TERMS for output in world_model_terms.OU
 
 @pytest.mark.parametrize("term,output", GRADIENTS, ids=[f"{t}-{o}" for t, o in GRADIENTS])
 def test_world_model_term_gradient(term, output, target, parity, official_terms,
-                                   target_terms):
+                                   target_terms, wm_inputs, official_agent):
     flows = FLOWS[term] == output
     check = (f"outputs/world_model/grad/{term}/{output}" if flows
              else f"gradient_flow/world_model/{term}/{output}")
@@ -73,5 +85,27 @@ def test_world_model_term_gradient(term, output, target, parity, official_terms,
                    f"or another head)")
     parity.piece(target, "world_model_terms", check, tag, description)
     grads = parity.piece(SimpleNamespace(**target_terms), "grads", check, tag, description)
+    follows = None
+    if flows:
+        def follows():
+            return _attribution(term, target, target_terms, official_terms, wm_inputs,
+                                official_agent, gradient=True)
     parity.check(check, tag, description, grads[term][output],
-                 official_terms["grads"][term][output], "logit-gradient")
+                 official_terms["grads"][term][output], "logit-gradient", follows=follows)
+
+
+@pytest.mark.parametrize("term", sorted(stages.WORLD_MODEL_FLOWS))
+def test_stage_arithmetic_reproduces_the_official_term(term, official_terms, wm_inputs,
+                                                       official_agent):
+    """The attribution's arithmetic on the official blocks gives the official term and its
+    gradient (parity_tests/stages.py)."""
+    config = official_agent.config
+    value = stages.recompute("world_model", term, {}, wm_inputs, stages.OFFICIAL, config)
+    grad = stages.recompute_grad("world_model", term, {}, wm_inputs, stages.OFFICIAL, config)
+    output = stages.WORLD_MODEL_FLOWS[term]
+    for name, mine, theirs, tolerance in (
+            ("term", value, official_terms[term], TERMS[term][1]),
+            ("gradient", grad, official_terms["grads"][term][output], "logit-gradient")):
+        comparison = compare.compare(mine, theirs, tolerances.get(tolerance))
+        assert comparison.ok, f"stages {term} {name} is not the official one: " + (
+            comparison.summary())
