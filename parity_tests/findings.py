@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from . import compare as compare_lib
-from . import difference_form, tolerances
+from . import difference_form, piece_results, tolerances
 from .target import DEFAULT_TARGET
 
 TAGS = ("BUG", "CRITDIFF", "DIFF", "MINOR", "CONFIG", "TOCHECK", "FIXED")
@@ -192,7 +192,7 @@ class Recorder:
                             f"(check {check}): the default target must provide every piece",
                             pytrace=False)
             pytest.skip(f"target {self.target} does not provide {name!r}: reported as such")
-        return found
+        return piece_results.guarded(found, name) if callable(found) else found
 
     def _settle(self, check, tag, description, tolerance, comparison) -> Record:
         known = self.registry.get(check)

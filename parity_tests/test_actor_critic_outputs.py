@@ -16,11 +16,19 @@ target's own earlier quantities and building blocks, gives the target's value
 
 from __future__ import annotations
 
+import functools
 from types import SimpleNamespace
 
 import pytest
 
-from parity_tests import compare, network_outputs, operating_point, stages, tolerances
+from parity_tests import (
+    compare,
+    network_outputs,
+    operating_point,
+    piece_results,
+    stages,
+    tolerances,
+)
 from reference_adapter import actor_critic
 
 IMAG = {  # quantity: (tolerance, description)
@@ -70,13 +78,33 @@ def official_results(official_agent, shared_variables, imag_inputs, repl_inputs)
     }
 
 
+def _shapes(inputs, quantities, written):
+    """The shape of every per-step quantity: the steps before the last of the inputs."""
+    steps = inputs["reward"].shape
+    shape = (steps[0], steps[1] - 1)
+    return {q: (shape, written) for q in quantities if q != "retnorm"}
+
+
 @pytest.fixture(scope="module")
 def target_results(target, preset_name, imag_inputs, repl_inputs):
-    imag = getattr(target, "imagination_loss", None)
-    repl = getattr(target, "replay_loss", None)
+    """part -> the target's result, computed when a check first asks (a malformed replay
+    result fails the replay checks only)."""
     retnorm = operating_point.retnorm_state()
-    return {"imag": imag and imag(preset_name, imag_inputs, retnorm),
-            "repl": repl and repl(preset_name, repl_inputs)}
+
+    @functools.cache
+    def result(part):
+        if part == "imag":
+            piece, args, table, written = ("imagination_loss", (imag_inputs, retnorm), IMAG,
+                                           "[N, H]")
+        else:
+            piece, args, table, written = "replay_loss", (repl_inputs,), REPL, "[B, K-1]"
+        fn = getattr(target, piece, None)
+        if fn is None:
+            return None
+        return piece_results.checked(piece_results.guarded(fn, piece)(preset_name, *args),
+                                     piece, _shapes(args[0], table, written))
+
+    return result
 
 
 PIECES = {"imag": "imagination_loss", "repl": "replay_loss"}
@@ -91,7 +119,7 @@ def stage_inputs(imag_inputs, repl_inputs, official_agent):
 
 def _attribution(part, quantity, target, target_results, official_results, stage_inputs,
                  gradient=False):
-    return stages.attribute(part, quantity, target, target_results[part],
+    return stages.attribute(part, quantity, target, target_results(part),
                             official_results[part], stage_inputs[part], stage_inputs["config"],
                             stage_inputs["before"],
                             {q: t for q, (t, _) in (IMAG if part == "imag" else REPL).items()},
@@ -104,7 +132,7 @@ def test_actor_critic_quantity(part, quantity, target, parity, official_results,
     tolerance, description = (IMAG if part == "imag" else REPL)[quantity]
     check = f"outputs/{part}/{quantity}"
     parity.piece(target, PIECES[part], check, "CRITDIFF", description)
-    provided = SimpleNamespace(**target_results[part])
+    provided = SimpleNamespace(**target_results(part))
     ours = parity.piece(provided, quantity, check, "CRITDIFF", description)
     parity.check(check, "CRITDIFF", description + " (from network outputs)", ours,
                  official_results[part][quantity], tolerance,
@@ -144,7 +172,7 @@ def test_actor_critic_gradient(part, loss, output, target, parity, official_resu
     description = (f"d sum({loss}) / d {output}" if flows else
                    f"no gradient from the {loss} loss into {output} (official stop-gradient)")
     parity.piece(target, PIECES[part], check, tag, description)
-    grads = parity.piece(SimpleNamespace(**target_results[part]), "grads", check, tag,
+    grads = parity.piece(SimpleNamespace(**target_results(part)), "grads", check, tag,
                          description)
     follows = None
     if flows:

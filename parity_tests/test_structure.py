@@ -22,7 +22,7 @@ import jax
 import numpy as np
 import pytest
 
-from parity_tests import own_networks, time_patterns
+from parity_tests import own_networks, piece_results, time_patterns
 from reference_adapter import agent as agent_lib
 
 SEED = 0
@@ -80,7 +80,7 @@ def cache():
 
 
 def _target_side(parity, target, check, description, obs_space, act_space, preset_name,
-                 cache):
+                 cache, context):
     """(run: batch -> loss terms, the perturbed parameters) of the target's own networks; the
     pieces are asked for by every check (a missing one is reported under each), the
     parameters made once."""
@@ -89,8 +89,13 @@ def _target_side(parity, target, check, description, obs_space, act_space, prese
     if "params" not in cache:
         cache["params"] = own_networks.perturbed(
             own_params(obs_space, act_space, preset_name, SEED), SEED + 1)
-    run = lambda data, p=cache["params"]: own_losses(  # noqa: E731
-        obs_space, act_space, preset_name, p, data, SEED)
+    def run(data, p=cache["params"]):  # K = T - replay_context steps of loss per sequence
+        batch, steps = data["reward"].shape
+        steps -= context
+        shapes = {term: (((batch, steps - 1), "[B, K-1]") if term == "repval"
+                         else ((batch, steps), "[B, K]")) for term in TERMS}
+        return piece_results.checked(own_losses(obs_space, act_space, preset_name, p, data,
+                                                SEED), "own_losses", shapes)
     return run, cache["params"]
 
 
@@ -108,7 +113,7 @@ def test_observe_time_index(name, part, target, parity, preset_name, obs_space, 
     description = (f"which {part} loss steps a change of the replayed {name} at step t "
                    f"reaches (each side's own networks)")
     run, _ = _target_side(parity, target, check, description, obs_space, act_space,
-                          preset_name, cache)
+                          preset_name, cache, official_agent.config.replay_context)
     official = _patterns(cache, "official", official_side[0], probe_batch, name, act_space)
     ours = _patterns(cache, "target", run, probe_batch, name, act_space)
     outputs = own_networks.part_outputs(official, obs_space)[part]
@@ -137,7 +142,7 @@ def test_gradient_flow_params(term, target, parity, preset_name, obs_space, act_
     check = f"gradient_flow/params/{term}"
     description = f"which modules receive the gradient of mean({term}) (each side's own networks)"
     run, params = _target_side(parity, target, check, description, obs_space, act_space,
-                               preset_name, cache)
+                               preset_name, cache, official_agent.config.replay_context)
     group_of = parity.piece(target, "own_param_group", check, "BUG", description)
     if "grads" not in cache:
         official = official_agent.loss_grads(probe_batch, variables=official_side[1])

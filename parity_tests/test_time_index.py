@@ -13,6 +13,8 @@ quantity give it its severity.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from parity_tests import network_outputs, operating_point, time_patterns
@@ -66,6 +68,8 @@ def test_time_index(check, target, parity, preset_name, official_agent, shared_v
         official = lambda data: world_model_terms.world_model_terms(  # noqa: E731
             official_agent, data)
     perturb = PERTURB[how]
+    # a result without the output is "not provided" for this probe, as for the value checks
+    parity.piece(SimpleNamespace(**ours(inputs[part])), output, check, "BUG", description)
     reference = time_patterns.pattern(official, inputs[part], name, [output], perturb)
     agrees, tag, detail = time_patterns.diagnose(
         time_patterns.pattern(ours, inputs[part], name, [output], perturb), reference, name,

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from parity_tests import compare, network_outputs, stages, tolerances
+from parity_tests import compare, network_outputs, piece_results, stages, tolerances
 from reference_adapter import world_model_terms
 
 TERMS = {  # term: (tag, tolerance, description)
@@ -47,7 +47,12 @@ def official_terms(official_agent, wm_inputs):
 @pytest.fixture(scope="module")
 def target_terms(target, preset_name, wm_inputs):
     piece = getattr(target, "world_model_terms", None)
-    return piece and piece(preset_name, wm_inputs)
+    if piece is None:
+        return None
+    shape = wm_inputs["reward"].shape
+    return piece_results.checked(
+        piece_results.guarded(piece, "world_model_terms")(preset_name, wm_inputs),
+        "world_model_terms", {term: (shape, "[B, T]") for term in TERMS})
 
 
 @pytest.mark.parametrize("term", sorted(TERMS), ids=sorted(TERMS))
