@@ -10,7 +10,7 @@ import jax.numpy as jnp
 
 # The declarations the suite reads; tests/test_targets_doc.py keeps this equal to the
 # documented ones.
-NAMES = ("reductions", "follows_preset", "replay_sequence_start", "replay_capacity")
+NAMES = ("reductions", "follows_preset", "replay_sequence_start", "replay_capacity", "absent")
 
 # Pieces whose real counterparts are usually batch means: the suite reduces the official
 # per-element values the same way before comparing.
@@ -80,3 +80,22 @@ def replay_capacity(target) -> int | None:
         raise ValueError(f"target.replay_capacity is {capacity!r}: a positive int, the steps "
                          "its replay keeps over all envs")
     return capacity
+
+
+def absent(target) -> dict[str, str]:
+    """What the target's algorithm does not have, with why: `absent = {name: reason}`, a name
+    being a piece (`"replay_loss"`), a term or quantity wherever it appears (`"repval"`), or
+    one piece's key (`"imagination_loss.weight"`). Each check of it is a finding with its
+    reason (status "absent"), never a skip, a crash or a probe failure."""
+    declared = getattr(target, "absent", None) or {}
+    if not isinstance(declared, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in declared.items()):
+        raise TypeError("target.absent must be a dict {name: reason} of strings, each with a "
+                        "reason (e.g. {'repval': 'no replay value loss in our algorithm'})")
+    implied = {piece: declared[term] for term, piece in TERM_PIECES.items()
+               if term in declared and piece not in declared}
+    return {**declared, **implied}
+
+
+# A term whose absence takes the piece that computes only it along.
+TERM_PIECES = {"repval": "replay_loss"}

@@ -24,6 +24,9 @@ from .target import DEFAULT_TARGET
 
 TAGS = ("BUG", "CRITDIFF", "DIFF", "MINOR", "CONFIG", "TOCHECK", "FIXED")
 DEFAULT_REGISTRY = Path(__file__).with_name("registry.toml")
+# What a term or piece of the official algorithm that a target does not have is: a change of
+# what the agent learns.
+ABSENT_TAG = "CRITDIFF"
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ class Record:
     tag: str  # the tag this check earns when it disagrees
     description: str
     tolerance: str
-    status: str  # agree | differs | known | follows | vanished | not provided
+    status: str  # agree | differs | known | follows | absent | vanished | not provided
     comparison: compare_lib.Comparison | None = None
     known: Known | None = None
     # status "follows": the earlier checks (or building blocks) whose differences this one's
@@ -55,6 +58,11 @@ class Record:
         """Failed on structure (shapes, keys, NaN positions, inf values), not on values. A
         property verdict keeps its failure detail in `problems` too, but that is a value."""
         return bool(self.comparison and self.comparison.problems) and self.tolerance != "property"
+
+
+class DeclaredAbsent(BaseException):  # noqa: N818 - not an error: the test ends as passed
+    """Raised by a check of what the target declares absent, after its finding is recorded;
+    the plugin turns it into a passed test (parity_tests/plugin.py)."""
 
 
 class RegistryError(ValueError):
@@ -94,8 +102,8 @@ def load_registry(path: Path | None) -> dict[str, Known]:
     return registry
 
 
-STATUS_RANK = {"not provided": 0, "agree": 1, "follows": 2, "known": 3, "vanished": 4,
-               "differs": 5}
+STATUS_RANK = {"not provided": 0, "agree": 1, "absent": 2, "follows": 3, "known": 4,
+               "vanished": 5, "differs": 6}
 
 
 def _worse(new: Record, old: Record) -> bool:
@@ -117,6 +125,8 @@ class Recorder:
     # What each check can see (parity_tests/test_power.py): (check, planted change, margin
     # over its tolerance, margin required), for the report.
     sight: list[tuple[str, str, float, float]] = field(default_factory=list)
+    # What the target declares its algorithm does not have: {name: reason} (declarations.py)
+    absent: dict[str, str] = field(default_factory=dict)
 
     def sees(self, check: str, change: str, margin: float, required: float) -> None:
         self.sight.append((check, change, margin, required))
@@ -180,11 +190,17 @@ class Recorder:
                                             float("nan") if margin is None else margin)
         return self._settle(check, tag, description, "property", comparison)
 
-    def piece(self, target, name: str, check: str, tag: str, description: str):
-        """The target's piece `name`; if it has none, a 'not provided' record and a skip. In CI
-        the default target (the reimpl) must provide every piece: a missing one fails, so a
+    def piece(self, target, name: str, check: str, tag: str, description: str,
+              within: str | None = None):
+        """The target's piece `name` (or with `within`, the key `name` of that piece's result,
+        `target` being the result as a namespace); if it has none, a 'not provided' record and
+        a skip, or where the target declares it absent a finding with its reason. In CI the
+        default target (the reimpl) must provide every piece: a missing one fails, so a
         renamed piece cannot turn its checks into silent skips."""
         found = getattr(target, name, None)
+        reason = self.absent.get(name) or (within and self.absent.get(f"{within}.{name}"))
+        if found is None and reason:
+            self.declared_absent(check, description, name, reason)
         if found is None:
             self._add(Record(check, tag, description, "-", "not provided"))
             if os.environ.get("CI") and self.target == DEFAULT_TARGET:
@@ -193,6 +209,18 @@ class Recorder:
                             pytrace=False)
             pytest.skip(f"target {self.target} does not provide {name!r}: reported as such")
         return piece_results.guarded(found, name) if callable(found) else found
+
+    def declared_absent(self, check: str, description: str, name: str, reason: str):
+        """The check of something the target declares its algorithm does not have: a finding
+        with the reason and the tag of a missing term, whatever the check's own tag (a time
+        index probe, a gradient flow), which fails nothing (the declaration is the
+        registration); the test ends here as passed."""
+        tag = ABSENT_TAG
+        comparison = compare_lib.Comparison(False, float("nan"), float("nan"),
+                                            f"declared absent ({name}): {reason}", (),
+                                            float("nan"))
+        self._add(Record(check, tag, description, "declared", "absent", comparison))
+        raise DeclaredAbsent(check)
 
     def _settle(self, check, tag, description, tolerance, comparison) -> Record:
         known = self.registry.get(check)

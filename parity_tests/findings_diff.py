@@ -2,7 +2,8 @@
 
 Both inputs are findings JSON files (`pytest ... --findings-json PATH`): one object per check
 with its tag, status and worst relative error. A finding is a check that differs: registered
-(`known`), not (`differs`), or following from another difference (`follows`). Between the
+(`known`), not (`differs`), following from another difference (`follows`), or declared
+absent by the target (`absent`). Between the
 base and the head run a finding can appear, disappear (the check agrees, or was not run or
 not provided), change its tag, change status (registered, unregistered, following), or change
 its size by more than a factor (default 2: float32 rounding moves a difference's size by far
@@ -20,7 +21,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-FINDING = ("differs", "known", "follows")
+FINDING = ("differs", "known", "follows", "absent")
 
 
 class FindingsFileError(ValueError):

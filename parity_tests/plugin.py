@@ -185,7 +185,24 @@ def parity(request):
 
 @pytest.fixture(scope="session")
 def target(request):
+    from parity_tests import declarations
     from parity_tests.target import load_target
 
     loaded = getattr(request.config, "_parity_target", None)
-    return loaded if loaded is not None else load_target(_target_spec(request.config))
+    loaded = loaded if loaded is not None else load_target(_target_spec(request.config))
+    try:
+        request.config._parity_recorder.absent = declarations.absent(loaded)
+    except TypeError as error:
+        pytest.fail(str(error), pytrace=False)
+    return loaded
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem):
+    """A check of what the target declares absent has recorded its finding: it passes."""
+    from parity_tests.findings import DeclaredAbsent
+
+    try:
+        return (yield)
+    except DeclaredAbsent:
+        return True

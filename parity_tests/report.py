@@ -16,6 +16,7 @@ STATUS_TEXT = {
     "differs": "**DIFFERS (unregistered)**",
     "known": "differs (registered)",
     "follows": "differs: follows",
+    "absent": "declared absent",
     "vanished": "**registered difference vanished**",
     "not provided": "not provided",
 }
@@ -66,7 +67,7 @@ def _row(record: Record) -> str:
     comparison = record.comparison
     max_abs = max_rel = None
     where = ""
-    if record.tolerance == "property":
+    if record.tolerance in ("property", "declared"):
         where = "" if comparison is None else "; ".join(comparison.problems) or comparison.where
     elif comparison is not None and not comparison.problems:
         max_abs, max_rel = comparison.max_abs, comparison.max_rel
@@ -134,7 +135,7 @@ def _summary(records: list[Record]) -> str:
         counts[record.status] += 1
     differing = defaultdict(int)
     for record in records:
-        if record.status in ("differs", "known", "vanished"):
+        if record.status in ("differs", "known", "vanished", "absent"):
             differing[record.known.tag if record.known else record.tag] += 1
     by_tag = ", ".join(f"[{tag}] {n}" for tag, n in sorted(differing.items())) or "none"
     close = sorted(((_margin(r), r.check) for r in records
@@ -143,6 +144,7 @@ def _summary(records: list[Record]) -> str:
     return (f"Summary: {len(records)} checks; {counts['agree']} agree, "
             f"{counts['known']} differ as registered, {counts['differs']} differ unregistered, "
             f"{counts['follows']} follow from another difference, "
+            f"{counts['absent']} declared absent, "
             f"{counts['vanished']} registered but vanished, {counts['not provided']} not "
             f"provided. Differences by tag: {by_tag}. Agreeing at {CLOSE:g} or more of their "
             f"allowed error (the first to fail on another machine): {closest}.")

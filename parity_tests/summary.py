@@ -12,7 +12,8 @@ from collections import Counter
 from .findings import TAGS, Record
 
 COLUMNS = (("agree", "agree"), ("known", "differ (registered)"),
-           ("differs", "differ (unregistered)"), ("follows", "follow"), ("vanished", "vanished"),
+           ("differs", "differ (unregistered)"), ("follows", "follow"),
+           ("absent", "declared absent"), ("vanished", "vanished"),
            ("not provided", "not provided"))
 
 
@@ -20,8 +21,8 @@ def _size(record: Record) -> str:
     comparison = record.comparison
     if comparison is None:
         return ""
-    if record.tolerance == "property":  # its failure detail is a value, not a structure
-        return "; ".join(comparison.problems)[:160]
+    if record.tolerance in ("property", "declared"):  # a value or a reason, not a structure
+        return ("; ".join(comparison.problems) or comparison.where)[:160]
     if comparison.problems:
         return "structure: " + "; ".join(comparison.problems)[:160]
     margin = f", {comparison.margin:.3g}x allowed" if math.isfinite(comparison.margin) else ""

@@ -133,7 +133,8 @@ def test_actor_critic_quantity(part, quantity, target, parity, official_results,
     check = f"outputs/{part}/{quantity}"
     parity.piece(target, PIECES[part], check, "CRITDIFF", description)
     provided = SimpleNamespace(**target_results(part))
-    ours = parity.piece(provided, quantity, check, "CRITDIFF", description)
+    ours = parity.piece(provided, quantity, check, "CRITDIFF", description,
+                        within=PIECES[part])
     parity.check(check, "CRITDIFF", description + " (from network outputs)", ours,
                  official_results[part][quantity], tolerance,
                  follows=lambda: _attribution(part, quantity, target, target_results,
@@ -173,7 +174,9 @@ def test_actor_critic_gradient(part, loss, output, target, parity, official_resu
                    f"no gradient from the {loss} loss into {output} (official stop-gradient)")
     parity.piece(target, PIECES[part], check, tag, description)
     grads = parity.piece(SimpleNamespace(**target_results(part)), "grads", check, tag,
-                         description)
+                         description, within=PIECES[part])
+    if loss not in grads and parity.absent.get(loss):
+        parity.declared_absent(check, description, loss, parity.absent[loss])
     follows = None
     if flows:
         def follows():

@@ -118,6 +118,10 @@ def test_observe_time_index(name, part, target, parity, preset_name, obs_space, 
     ours = _patterns(cache, "target", run, probe_batch, name, act_space)
     outputs = own_networks.part_outputs(official, obs_space)[part]
     missing = [k for k in outputs if k not in ours]
+    declared = [k for k in missing if parity.absent.get(k)]
+    if missing and declared == missing:
+        parity.declared_absent(check, description, ", ".join(missing),
+                               "; ".join(parity.absent[k] for k in missing))
     if missing:
         parity.verdict(check, "BUG", description, False,
                        f"own_losses returned no {missing} (official terms {sorted(official)})",
@@ -153,6 +157,8 @@ def test_gradient_flow_params(term, target, parity, preset_name, obs_space, act_
                  for t, tree in ours.items()}
         cache["grads"] = (own_networks.group_norms(named, group_of),
                           own_networks.group_norms(official, lambda n: n.split("/", 1)[0]))
+    if term not in cache["grads"][0] and parity.absent.get(term):
+        parity.declared_absent(check, description, term, parity.absent[term])
     ours, official = (side.get(term, {}) for side in cache["grads"])
     tag, detail = own_networks.flow_difference(term, ours, official)
     receives = sorted(own_networks.receiving(official))

@@ -61,7 +61,8 @@ def test_world_model_term(term, target, parity, official_terms, target_terms, wm
     tag, tolerance, description = TERMS[term]
     check = f"outputs/world_model/{term}"
     parity.piece(target, "world_model_terms", check, tag, description)
-    ours = parity.piece(SimpleNamespace(**target_terms), term, check, tag, description)
+    ours = parity.piece(SimpleNamespace(**target_terms), term, check, tag, description,
+                        within="world_model_terms")
     parity.check(check, tag, description + ", per (B, T), from network outputs", ours,
                  official_terms[term], tolerance,
                  follows=lambda: _attribution(term, target, target_terms, official_terms,
@@ -89,7 +90,10 @@ def test_world_model_term_gradient(term, output, target, parity, official_terms,
                    f"no gradient from the {term} term into {output} (official stop-gradient "
                    f"or another head)")
     parity.piece(target, "world_model_terms", check, tag, description)
-    grads = parity.piece(SimpleNamespace(**target_terms), "grads", check, tag, description)
+    grads = parity.piece(SimpleNamespace(**target_terms), "grads", check, tag, description,
+                         within="world_model_terms")
+    if term not in grads and parity.absent.get(term):
+        parity.declared_absent(check, description, term, parity.absent[term])
     follows = None
     if flows:
         def follows():
