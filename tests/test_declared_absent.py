@@ -1,6 +1,7 @@
 """A target without a replay value loss says so (`absent = {"repval": reason}`): every check of
 it is a finding with that reason and the tag of a missing term, [CRITDIFF], and the run passes;
-the same target without the declaration gets "not provided" (issue 25 item 1). The real suite, on the reimpl's own networks."""
+the same target without the declaration gets "not provided" (issue 25 item 1). The real
+suite, on the reimpl's own networks."""
 
 from __future__ import annotations
 
