@@ -143,6 +143,7 @@ class Recorder:
     def check(self, check: str, tag: str, description: str, ours, ref, tolerance: str,
               explanations: Sequence[tuple[str, str, object]] = (),
               follows: Callable[[], tuple[tuple[str, ...], object] | None] | None = None,
+              setting: Callable[[], tuple[str, object] | None] | None = None,
               ) -> Record:
         """Compare, record, and fail the test on an unregistered or vanished difference.
 
@@ -156,7 +157,12 @@ class Recorder:
         official arithmetic of this stage applied to the target's own earlier quantities), or
         None. When the target agrees with that, the difference is not this stage's: the
         record's status is "follows" (naming them), it fails nothing and needs no registry
-        entry; the first cause is reported, and registered, where it enters."""
+        entry; the first cause is reported, and registered, where it enters.
+
+        `setting`, asked only for a first cause: (what it means, the official stage with one
+        setting changed and fitted: parity_tests/settings_explained.py) or None. When the target
+        agrees with that, the finding is [CONFIG], "explained: imag_loss.lam 0.9 (official
+        0.95)"."""
         assert tag in TAGS, tag
         comparison = compare_lib.compare(ours, ref, tolerances.get(tolerance))
         if not comparison.ok and not comparison.problems:
@@ -178,6 +184,13 @@ class Recorder:
                                     self.registry.get(check), tuple(earlier))
                     self._add(record)
                     return record
+        if not comparison.ok and not comparison.problems and setting is not None:
+            explained = setting()
+            if explained is not None and compare_lib.compare(
+                    ours, explained[1], tolerances.get(tolerance)).ok:
+                tag = "CONFIG"
+                comparison = dataclasses.replace(
+                    comparison, where=f"{comparison.where}; explained: {explained[0]}")
         return self._settle(check, tag, description, tolerance, comparison)
 
     def verdict(self, check: str, tag: str, description: str, agrees: bool, detail: str,

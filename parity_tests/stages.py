@@ -303,13 +303,12 @@ def recompute_grad(part: str, loss: str, given: dict, inputs: dict, chosen: Bloc
     return _f32(jax.grad(total)(logits))
 
 
-def attribute(part: str, quantity: str, target, given: dict, official: dict, inputs: dict,
-              config, before: dict | None, tolerance_of: dict, gradient: bool = False):
-    """For a differing check of `quantity` (or with `gradient` of its loss's gradient): (what
-    differs before its stage: earlier checks and the target's blocks, the stage's official
-    arithmetic on the target's own earlier quantities), or None where the target lacks one of
-    them or a block is not a JAX function where a gradient needs one. `given`, `official`: the
-    part's quantities of each side; `tolerance_of`: each quantity's tolerance name."""
+def prepare(part: str, quantity: str, target, given: dict, official: dict, inputs: dict,
+            config, tolerance_of: dict):
+    """(what differs before `quantity`'s stage: earlier checks and the target's blocks, the
+    target's earlier quantities, the blocks), or None where the target lacks one of them.
+    `given`, `official`: the part's quantities of each side; `tolerance_of`: each quantity's
+    tolerance name."""
     from parity_tests import declarations
 
     earlier, used = upstream(part).get(quantity, (None, ()))
@@ -328,9 +327,22 @@ def attribute(part: str, quantity: str, target, given: dict, official: dict, inp
     chosen = blocks(target, reduced)
     differing += sorted({chosen.source[b] for b in used
                          if block_differs(b, chosen, inputs, config)})
+    return tuple(differing), given, chosen
+
+
+def attribute(part: str, quantity: str, target, given: dict, official: dict, inputs: dict,
+              config, before: dict | None, tolerance_of: dict, gradient: bool = False):
+    """For a differing check of `quantity` (or with `gradient` of its loss's gradient): (what
+    differs before its stage, the stage's official arithmetic on the target's own earlier
+    quantities and blocks), or None where the target lacks one of them or a block is not a JAX
+    function where a gradient needs one (arguments as `prepare`)."""
+    prepared = prepare(part, quantity, target, given, official, inputs, config, tolerance_of)
+    if prepared is None:
+        return None
+    differing, given, chosen = prepared
     if not gradient:
-        return tuple(differing), recompute(part, quantity, given, inputs, chosen, config, before)
+        return differing, recompute(part, quantity, given, inputs, chosen, config, before)
     try:
-        return tuple(differing), recompute_grad(part, quantity, given, inputs, chosen, config)
+        return differing, recompute_grad(part, quantity, given, inputs, chosen, config)
     except (TypeError, jax.errors.JAXTypeError):  # a block that is not a JAX function
         return None

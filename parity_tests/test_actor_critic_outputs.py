@@ -26,6 +26,7 @@ from parity_tests import (
     network_outputs,
     operating_point,
     piece_results,
+    settings_explained,
     stages,
     tolerances,
 )
@@ -117,13 +118,15 @@ def stage_inputs(imag_inputs, repl_inputs, official_agent):
             "before": operating_point.retnorm_state()}
 
 
+def _tolerances(part):
+    return {q: t for q, (t, _) in (IMAG if part == "imag" else REPL).items()}
+
+
 def _attribution(part, quantity, target, target_results, official_results, stage_inputs,
                  gradient=False):
     return stages.attribute(part, quantity, target, target_results(part),
                             official_results[part], stage_inputs[part], stage_inputs["config"],
-                            stage_inputs["before"],
-                            {q: t for q, (t, _) in (IMAG if part == "imag" else REPL).items()},
-                            gradient)
+                            stage_inputs["before"], _tolerances(part), gradient)
 
 
 @pytest.mark.parametrize("part,quantity", QUANTITIES, ids=[f"{p}-{q}" for p, q in QUANTITIES])
@@ -138,7 +141,11 @@ def test_actor_critic_quantity(part, quantity, target, parity, official_results,
     parity.check(check, "CRITDIFF", description + " (from network outputs)", ours,
                  official_results[part][quantity], tolerance,
                  follows=lambda: _attribution(part, quantity, target, target_results,
-                                              official_results, stage_inputs))
+                                              official_results, stage_inputs),
+                 setting=lambda: settings_explained.explain(
+                     part, quantity, ours, target, target_results(part), official_results[part],
+                     stage_inputs[part], stage_inputs["config"], stage_inputs["before"],
+                     _tolerances(part)))
 
 
 STAGES = [(part, q) for part in ("imag", "repl") for q in stages.upstream(part)]

@@ -17,7 +17,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from parity_tests import compare, network_outputs, piece_results, stages, tolerances
+from parity_tests import (
+    compare,
+    network_outputs,
+    piece_results,
+    settings_explained,
+    stages,
+    tolerances,
+)
 from reference_adapter import world_model_terms
 
 TERMS = {  # term: (tag, tolerance, description)
@@ -29,6 +36,7 @@ TERMS = {  # term: (tag, tolerance, description)
     "dyn": ("CRITDIFF", "elementwise", "dynamics KL (prior towards posterior) after free nats"),
     "rep": ("CRITDIFF", "elementwise", "representation KL after free nats"),
 }
+TOLERANCE_OF = {term: tolerance for term, (_, tolerance, _) in TERMS.items()}
 FLOWS = {"image": "image_logits", "rew": "reward_logits", "con": "con_logit",
          "dyn": "prior_logits", "rep": "post_logits"}
 
@@ -66,14 +74,16 @@ def test_world_model_term(term, target, parity, official_terms, target_terms, wm
     parity.check(check, tag, description + ", per (B, T), from network outputs", ours,
                  official_terms[term], tolerance,
                  follows=lambda: _attribution(term, target, target_terms, official_terms,
-                                              wm_inputs, official_agent))
+                                              wm_inputs, official_agent),
+                 setting=lambda: settings_explained.explain(
+                     "world_model", term, ours, target, target_terms, official_terms, wm_inputs,
+                     official_agent.config, None, TOLERANCE_OF))
 
 
 def _attribution(term, target, target_terms, official_terms, wm_inputs, official_agent,
                  gradient=False):
     return stages.attribute("world_model", term, target, target_terms, official_terms,
-                            wm_inputs, official_agent.config, None,
-                            {t: tolerance for t, (_, tolerance, _) in TERMS.items()}, gradient)
+                            wm_inputs, official_agent.config, None, TOLERANCE_OF, gradient)
 
 
 GRADIENTS = [(term, output) for term in TERMS for output in world_model_terms.OUTPUTS]
