@@ -264,6 +264,17 @@ def replay_bootstrap_from_critic(patch):
     _call_site(patch, "repl_loss", from_critic)
 
 
+def imagination_lambda_in_code(patch):
+    """imag_loss called with lam 0.9 whatever the config says (a setting fixed in code)."""
+    def fixed(imag_loss):
+        def with_lambda(*args, **kwargs):
+            return imag_loss(*args, **{**kwargs, "lam": 0.9})
+
+        return with_lambda
+
+    _call_site(patch, "imag_loss", fixed)
+
+
 def replay_rewards_one_step_late(patch):
     def late(repl_loss):
         def shifted(last, term, rew, *args, **kwargs):
@@ -380,6 +391,9 @@ MUTANTS = {m.name: m for m in [
            "replayed rewards shifted one step later at the replay loss call site (textbook "
            "reward[t] read as official reward[t+1])", replay_rewards_one_step_late,
            architecture_free=True),
+    Mutant("imagination-lambda-in-code", "CONFIG",
+           "imagined lambda returns with lam 0.9 written into the loss call (the config still "
+           "says 0.95)", imagination_lambda_in_code, architecture_free=True),
     Mutant("actor-critic-without-stop-gradients", "BUG",
            "every stop-gradient of the actor-critic losses removed (advantages, weights, "
            "critic targets, slow regulariser)", actor_critic_without_stop_gradients),
