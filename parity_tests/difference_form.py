@@ -9,7 +9,8 @@ official values:
 - offset: o = r + b;
 - affine: o = a r + b.
 The first fit whose residual is at most RESIDUAL names the form ("scale-only x0.031", "offset
-+0.5", "affine x2 -1"); a scale of -1 is "sign-flipped". Otherwise the difference changes the
++0.5", "affine x2 -1"); a scale of -1 is "sign-flipped", an affine fit of scale 0 "constant 1"
+(a loss clipped at free nats everywhere). Otherwise the difference changes the
 quantity's shape: "changed", with the cosine between the two and the ratio of their norms
 (for a gradient, how far its direction turned and how much its size moved).
 
@@ -26,7 +27,7 @@ import jax
 import numpy as np
 
 RESIDUAL = 1e-3
-SAME = 1e-6  # a fitted scale within this of -1 is a sign flip
+SAME = 1e-6  # a fitted scale within this of -1 is a sign flip, within this of 0 a constant
 
 
 def _flat(tree) -> np.ndarray:
@@ -67,4 +68,6 @@ def _phrase(kind: str, scale: float, offset: float, a: float, b: float) -> str:
         return f"scale-only x{scale:.3g}"
     if kind == "offset":
         return f"offset {offset:+.3g}"
+    if abs(a) <= SAME:  # the target's quantity does not follow the official one at all
+        return f"constant {b:.3g}"
     return f"affine x{a:.3g} {b:+.3g}"

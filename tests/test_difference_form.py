@@ -16,7 +16,8 @@ REF = np.random.default_rng(0).normal(size=(4, 9)).astype(np.float32)
     (-REF, "sign-flipped"),
     (REF + 0.5, "offset +0.5"),
     (2 * REF - 1, "affine x2 -1"),
-], ids=["mean-for-sum", "sign", "offset", "affine"])
+    (np.ones_like(REF), "constant 1"),
+], ids=["mean-for-sum", "sign", "offset", "affine", "constant"])
 def test_a_rescaling_or_a_shift_is_named_with_its_numbers(ours, expected):
     assert form(np.float32(ours), REF) == expected
 
