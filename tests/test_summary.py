@@ -30,9 +30,9 @@ def test_summary_counts_by_status_and_tag_and_lists_unregistered_findings():
     assert lines[0] == ("6 checks: 1 agree, 1 differ (registered), 3 differ (unregistered), "
                         "1 not provided")
     table = {line.split()[0]: line.split()[1:] for line in lines[1:5]}
-    assert table["[BUG]"] == ["1", "-", "2", "-", "-", "-"]
-    assert table["[CRITDIFF]"] == ["-", "-", "1", "-", "-", "-"]
-    assert table["[DIFF]"] == ["-", "1", "-", "-", "-", "1"]
+    assert table["[BUG]"] == ["1", "-", "2", "-", "-", "-", "-"]
+    assert table["[CRITDIFF]"] == ["-", "-", "1", "-", "-", "-", "-"]
+    assert table["[DIFF]"] == ["-", "1", "-", "-", "-", "-", "1"]
     assert lines[5:] == [
         "unregistered findings (each fails the run):",
         "  [BUG] a/probe: pattern differs at t=3",
