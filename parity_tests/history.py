@@ -117,7 +117,9 @@ def report(runs: list[Run]) -> list[str]:
                                         or "no change"))
         for change in found:
             stories.setdefault(change.check, []).append(
-                f"{change.kind} at {run.sha[:10]} ([{change.tag}] {change.after})")
+                f"{change.kind} at {run.sha[:10]} ("
+                + (change.after if change.kind == "tag" else f"[{change.tag}] {change.after}")
+                + ")")
         previous = run
     if stories:
         lines += ["", "per finding:"]
@@ -150,6 +152,8 @@ def main(argv: list[str], prog: str) -> int:
         found = commits(args.repo, args.revisions)
     except HistoryError as error:
         parser.error(str(error))
+    # absolute: each run's pytest works in its own worktree
+    args.out, args.repo = args.out.resolve(), args.repo.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
     runs, started = [], time.monotonic()
     for number, (sha, subject) in enumerate(found, 1):

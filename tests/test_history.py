@@ -28,7 +28,8 @@ def _commit(repo, text, message):
                           capture_output=True, text=True).stdout.strip()
 
 
-def test_history_names_the_commits_where_a_finding_appeared_and_disappeared(tmp_path, capsys):
+def test_history_names_the_commits_where_a_finding_appeared_and_disappeared(tmp_path, capsys,
+                                                                             monkeypatch):
     repo = tmp_path / "repo"
     repo.mkdir()
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
@@ -36,8 +37,9 @@ def test_history_names_the_commits_where_a_finding_appeared_and_disappeared(tmp_
     wrong = _commit(repo, WRONG, "raw-space bins")
     broken = _commit(repo, BROKEN, "broken import")
     fixed = _commit(repo, RIGHT, "bins fixed")
-    argv = ["history", "--repo", str(repo), "--target", "mine:make_target", "--out",
-            str(tmp_path / "kept"), f"{first}..{fixed}", "--", "-k", "test_twohot_bins"]
+    monkeypatch.chdir(tmp_path)  # --out relative to here, each run in its own worktree
+    argv = ["history", "--repo", "repo", "--target", "mine:make_target", "--out", "kept",
+            f"{first}..{fixed}", "--", "-k", "test_twohot_bins"]
     assert commands.main(argv) == 1  # one commit could not be compared
     out = capsys.readouterr().out
     assert "[4/4]" in out and "min left" in out
