@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize
 
-from parity_tests import compare, stages, tolerances
+from parity_tests import compare, operating_point, stages, tolerances
 
 # (part, quantity): (official config key, lowest, highest) tried one at a time
 SETTINGS = {
@@ -79,8 +79,6 @@ def _stated(target, key: str) -> float | None:
     stated = getattr(target, "official_config", None)
     if stated is None:
         return None
-    from parity_tests import operating_point
-
     try:
         value = stated(operating_point.PRESET).get(key)
     except Exception:  # noqa: BLE001 - the config check reports a broken official_config

@@ -36,7 +36,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from parity_tests import compare, tolerances
+from parity_tests import compare, declarations, tolerances
 from reference_adapter import pieces as official_pieces
 
 
@@ -309,8 +309,6 @@ def prepare(part: str, quantity: str, target, given: dict, official: dict, input
     target's earlier quantities, the blocks), or None where the target lacks one of them.
     `given`, `official`: the part's quantities of each side; `tolerance_of`: each quantity's
     tolerance name."""
-    from parity_tests import declarations
-
     earlier, used = upstream(part).get(quantity, (None, ()))
     if earlier is None:
         return None

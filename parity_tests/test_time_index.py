@@ -52,26 +52,25 @@ def test_time_index(check, target, parity, preset_name, official_agent, shared_v
     part, name, output, how = PROBES[check]
     description = f"which {output} steps a change of {name} at step t reaches"
     retnorm = operating_point.retnorm_state()
-    name_of = {"imag": "imagination_loss", "repl": "replay_loss", "wm": "world_model_terms"}
+    piece_name = {"imag": "imagination_loss", "repl": "replay_loss",
+                  "wm": "world_model_terms"}[part]
+    piece = parity.piece(target, piece_name, check, "BUG", description)
     if part == "imag":
-        piece = parity.piece(target, "imagination_loss", check, "BUG", description)
         ours = lambda data: piece(preset_name, data, retnorm)  # noqa: E731
         official = lambda data: actor_critic.imagination_loss(  # noqa: E731
             official_agent, data, shared_variables)
     elif part == "repl":
-        piece = parity.piece(target, "replay_loss", check, "BUG", description)
         ours = lambda data: piece(preset_name, data)  # noqa: E731
         official = lambda data: actor_critic.replay_loss(  # noqa: E731
             official_agent, data, shared_variables)
     else:
-        piece = parity.piece(target, "world_model_terms", check, "BUG", description)
         ours = lambda data: piece(preset_name, data)  # noqa: E731
         official = lambda data: world_model_terms.world_model_terms(  # noqa: E731
             official_agent, data)
     perturb = PERTURB[how]
     # a result without the output is "not provided" for this probe, as for the value checks
     parity.piece(SimpleNamespace(**ours(inputs[part])), output, check, "BUG", description,
-                 within=name_of[part])
+                 within=piece_name)
     reference = time_patterns.pattern(official, inputs[part], name, [output], perturb)
     agrees, tag, detail = time_patterns.diagnose(
         time_patterns.pattern(ours, inputs[part], name, [output], perturb), reference, name,

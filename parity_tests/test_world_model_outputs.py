@@ -102,14 +102,14 @@ def test_world_model_term_gradient(term, output, target, parity, official_terms,
     parity.piece(target, "world_model_terms", check, tag, description)
     grads = parity.piece(SimpleNamespace(**target_terms), "grads", check, tag, description,
                          within="world_model_terms")
-    if term not in grads and parity.absent.get(term):
-        parity.declared_absent(check, description, term, parity.absent[term])
+    of_term = parity.piece(SimpleNamespace(**grads), term, check, tag, description,
+                           within="world_model_terms")
     follows = None
     if flows:
         def follows():
             return _attribution(term, target, target_terms, official_terms, wm_inputs,
                                 official_agent, gradient=True)
-    parity.check(check, tag, description, grads[term][output],
+    parity.check(check, tag, description, of_term[output],
                  official_terms["grads"][term][output], "logit-gradient", follows=follows)
 
 
