@@ -144,6 +144,7 @@ class Recorder:
               explanations: Sequence[tuple[str, str, object]] = (),
               follows: Callable[[], tuple[tuple[str, ...], object] | None] | None = None,
               setting: Callable[[], tuple[str, object] | None] | None = None,
+              diagnosis: Callable[[], str] | None = None,
               ) -> Record:
         """Compare, record, and fail the test on an unregistered or vanished difference.
 
@@ -162,7 +163,10 @@ class Recorder:
         `setting`, asked only for a first cause: (what it means, the official stage with one
         setting changed and fitted: parity_tests/settings_explained.py) or None. When the target
         agrees with that, the finding is [CONFIG], "explained: imag_loss.lam 0.9 (official
-        0.95)"."""
+        0.95)".
+
+        `diagnosis`, asked only when the check differs on values: a line saying where and how
+        (the first update that differs, the rate the target mixes), added to the finding."""
         assert tag in TAGS, tag
         comparison = compare_lib.compare(ours, ref, tolerances.get(tolerance))
         if not comparison.ok and not comparison.problems:
@@ -191,16 +195,21 @@ class Recorder:
                 tag = "CONFIG"
                 comparison = dataclasses.replace(
                     comparison, where=f"{comparison.where}; explained: {explained[0]}")
+        if not comparison.ok and not comparison.problems and diagnosis is not None:
+            comparison = dataclasses.replace(comparison,
+                                             where=f"{comparison.where}; {diagnosis()}")
         return self._settle(check, tag, description, tolerance, comparison)
 
     def verdict(self, check: str, tag: str, description: str, agrees: bool, detail: str,
-                measured: str = "", margin: float | None = None) -> Record:
+                measured: str = "", margin: float | None = None, form: str = "") -> Record:
         """Record a check decided by a property rather than an elementwise comparison:
         `detail` says what failed, `measured` what was measured when it holds (for the report),
-        `margin` the measured quantity over its bound where the property has one (NaN: none)."""
+        `margin` the measured quantity over its bound where the property has one (NaN: none),
+        `form` the difference's form where the property measured one (difference_form.py)."""
         comparison = compare_lib.Comparison(agrees, 0.0, 0.0, measured if agrees else "",
                                             () if agrees else (detail,),
-                                            float("nan") if margin is None else margin)
+                                            float("nan") if margin is None else margin,
+                                            "" if agrees else form)
         return self._settle(check, tag, description, "property", comparison)
 
     def piece(self, target, name: str, check: str, tag: str, description: str,

@@ -67,14 +67,14 @@ def explain(part: str, quantity: str, ours, target, given: dict, official: dict,
         setting, was = float(fit.x), _official_value(config, key)
         alternative = value_at(key, setting)
         if _margin(ours, alternative, tolerance) <= 1 and not np.isclose(setting, was):
-            stated = _stated(target, key)
+            stated = stated_value(target, key)
             said = (f"; its official_config states {stated:g}: the code does not do what its "
                     "config says" if stated is not None and np.isclose(stated, was) else "")
             return f"{key} {setting:.4g} (official {was:g}){said}", alternative
     return None
 
 
-def _stated(target, key: str) -> float | None:
+def stated_value(target, key: str) -> float | None:
     """The value the target's own official_config states for `key` at the operating point."""
     stated = getattr(target, "official_config", None)
     if stated is None:

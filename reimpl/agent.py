@@ -167,11 +167,15 @@ def loss(agent: Agent, state: AgentState, params, data, key: jax.Array, sample: 
             valnorm_config=config.valnorm)
         losses.update(repl)
         norms = norms.replace(valnorm=valnorm)
-    scales = agent.loss_scales
+    return total_loss(losses, agent.loss_scales), (losses, norms, metrics)
+
+
+def total_loss(losses: Mapping[str, jax.Array], scales: Mapping[str, float]) -> jax.Array:
+    """The scalar the optimizer minimises: each term's mean times its scale (official
+    Agent.loss)."""
     if set(losses) != set(scales):
         raise ValueError(f"loss terms {sorted(losses)} do not match scales {sorted(scales)}")
-    total = sum(v.mean() * scales[k] for k, v in losses.items())
-    return total, (losses, norms, metrics)
+    return sum(v.mean() * scales[k] for k, v in losses.items())
 
 
 def _heads(agent, params, inp, names=("rew", "con", "pol", "val", "slowval")):
@@ -192,9 +196,7 @@ def train_step(agent: Agent, state: AgentState, data, key: jax.Array, sample: bo
 
     (total, (losses, norms, metrics)), grads = jax.value_and_grad(total_loss, has_aux=True)(
         trained)
-    chain = optimizer_lib.make_optimizer(agent.config.opt)
-    updates, opt_state = chain.update(grads, state.opt_state, trained)
-    trained = optax.apply_updates(trained, updates)
+    trained, opt_state = optimizer_lib.apply(agent.config.opt, trained, grads, state.opt_state)
     slow = {k[len("slow"):]: v for k, v in frozen.items() if k.startswith("slowval/")}
     source = {k: trained[k] for k in slow}
     slow, slow_count = update_slow(slow, source, state.slow_count,

@@ -102,6 +102,13 @@ def make_optimizer(config: OptConfig) -> optax.GradientTransformation:
     )
 
 
+def apply(config: OptConfig, params: optax.Params, grads: optax.Updates,
+          state: tuple) -> tuple[optax.Params, tuple]:
+    """One update: the chain's updates added to the parameters (official `Optimizer`)."""
+    updates, state = make_optimizer(config).update(grads, state, params)
+    return optax.apply_updates(params, updates), state
+
+
 def to_official_flat(state: tuple) -> dict[str, jax.Array]:
     """The chain state of a flat parameter dict as the official variables."""
     _, rms, momentum, schedule = state

@@ -57,7 +57,8 @@ CALLS = "calls.json"  # the baseline's recording, for --select
 # outputs and their call sites); the rest of the suite runs on them in the main catalogue.
 ARCHITECTURE_FREE_TESTS = ("parity_tests/test_actor_critic_outputs.py",
                            "parity_tests/test_world_model_outputs.py",
-                           "parity_tests/test_time_index.py")
+                           "parity_tests/test_time_index.py",
+                           "parity_tests/test_update_rules.py")
 
 
 def _environment() -> dict[str, str]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
+import optax
 
 from reimpl import agent as agent_lib
 from reimpl import (
@@ -300,6 +301,54 @@ def slow_critic_per_iteration(patch):
     patch(agent_lib, "update_slow", lambda slow, params, count, rate, every: (slow, count + 1))
 
 
+def slow_critic_rate_inverted(patch):
+    # The Polyak convention confused: the rate taken as the share the slow critic keeps.
+    def inverted(slow, params, count, rate, every):
+        mix = jnp.where(count % every == 0, rate, 0.0)
+        return jax.tree.map(lambda source, kept: mix * kept + (1 - mix) * source, params,
+                            slow), count + 1
+
+    patch(agent_lib, "update_slow", inverted)
+
+
+def slow_critic_cadence_ignored(patch):
+    _wrap(patch, agent_lib, "update_slow", lambda update_slow: (
+        lambda slow, params, count, rate, every: update_slow(slow, params, count, rate, 1)))
+
+
+def loss_scales_swapped_in_code(patch):
+    def swapped(total_loss):
+        def with_swapped_scales(losses, scales):
+            return total_loss(losses, {**scales, "dyn": scales["rep"], "rep": scales["dyn"]})
+
+        return with_swapped_scales
+
+    _wrap(patch, agent_lib, "total_loss", swapped)
+
+
+def clip_by_global_norm(patch):
+    patch(optimizer, "clip_by_agc", lambda clip=0.3, pmin=1e-3: optax.clip_by_global_norm(1000.0))
+
+
+def epsilon_in_code(patch):
+    _wrap(patch, optimizer, "scale_by_rms", lambda scale_by_rms: (
+        lambda beta=0.999, eps=1e-20: scale_by_rms(beta, 1e-8)))
+
+
+def momentum_without_bias_correction(patch):
+    def undebiased(beta=0.9):
+        def update_fn(updates, state, params=None):
+            mu = optax.tree.update_moment(updates, state.mu, beta, 1)
+            return mu, optimizer.ScaleByMomentumState(optax.safe_int32_increment(state.step),
+                                                      mu)
+
+        return optax.GradientTransformation(
+            lambda params: optimizer.ScaleByMomentumState(
+                jnp.zeros((), jnp.int32), jax.tree.map(jnp.zeros_like, params)), update_fn)
+
+    patch(optimizer, "scale_by_momentum", undebiased)
+
+
 def learning_rate_two_percent_high(patch):
     _wrap(patch, optimizer, "learning_rate",
           lambda learning_rate: lambda config: learning_rate(dataclasses.replace(
@@ -356,7 +405,7 @@ MUTANTS = {m.name: m for m in [
     Mutant("slow-critic-per-iteration", "CRITDIFF",
            "slow critic never mixed: its count advances but it keeps its initial copy of the "
            "value head (official: mixed after every update)",
-           slow_critic_per_iteration),
+           slow_critic_per_iteration, architecture_free=True),
     Mutant("world-model-targets-one-step-early", "BUG",
            "reward and continuation heads at step t trained on reward[t+1] and "
            "is_terminal[t+1] (the textbook alignment, unshifted at the call site)",
@@ -404,7 +453,7 @@ MUTANTS = {m.name: m for m in [
            advantages_centred),
     Mutant("return-range-max-min", "CRITDIFF",
            "return scale from max - min instead of the 95th - 5th percentile",
-           return_range_max_min),
+           return_range_max_min, architecture_free=True),
     Mutant("returns-shifted", "BUG",
            "lambda return bootstraps from the current step's value instead of the next one",
            returns_shifted),
@@ -424,8 +473,28 @@ MUTANTS = {m.name: m for m in [
     Mutant("ratio-without-batch-length", "CONFIG",
            "train ratio read as replayed sequences, not steps, per env step (batch length "
            "forgotten)", ratio_without_batch_length),
-    Mutant("learning-rate-two-percent-high", "DIFF",
+    Mutant("learning-rate-two-percent-high", "CONFIG",
            "learning rate 1.02 x the configured one: each update 2% too large (it moves no "
-           "optimizer moment)", learning_rate_two_percent_high),
-    Mutant("no-warmup", "DIFF", "optimizer without the learning-rate warmup", no_warmup),
+           "optimizer moment)", learning_rate_two_percent_high, architecture_free=True),
+    Mutant("no-warmup", "CONFIG", "optimizer without the learning-rate warmup", no_warmup,
+           architecture_free=True),
+    Mutant("clip-by-global-norm", "DIFF",
+           "gradients clipped by their global norm at 1000 (the first release's rule) instead "
+           "of the per-tensor adaptive clip", clip_by_global_norm, architecture_free=True),
+    Mutant("epsilon-in-code", "CONFIG",
+           "RMS scaling with epsilon 1e-8 written into the optimizer (the config says 1e-20)",
+           epsilon_in_code, architecture_free=True),
+    Mutant("momentum-without-bias-correction", "DIFF",
+           "momentum used without its bias correction (the second moment keeps its own)",
+           momentum_without_bias_correction, architecture_free=True),
+    Mutant("loss-scales-swapped-in-code", "CONFIG",
+           "the dyn and rep loss scales swapped where the total loss is assembled (the config "
+           "is right)", loss_scales_swapped_in_code, architecture_free=True),
+    Mutant("slow-critic-rate-inverted", "CRITDIFF",
+           "slow critic mixed the wrong way round: it keeps the rate's share of itself and "
+           "takes the rest from the online critic", slow_critic_rate_inverted,
+           architecture_free=True),
+    Mutant("slow-critic-cadence-ignored", "CONFIG",
+           "slow critic mixed at every update whatever slowvalue.every says",
+           slow_critic_cadence_ignored, architecture_free=True),
 ]}

@@ -16,6 +16,7 @@ from parity_tests.targets import (
     reimpl_actor_critic,
     reimpl_config,
     reimpl_own_networks,
+    reimpl_update_rules,
     reimpl_world_model,
 )
 from parity_tests.targets.reimpl_actor_critic import twohot
@@ -225,4 +226,8 @@ def make_target() -> SimpleNamespace:
         replay_sequences=replay_sequences,
         replay_capacity=REPLAY_CAPACITY,
         update_schedule=update_schedule,
+        optimizer_steps=reimpl_update_rules.optimizer_steps,
+        slow_critic_steps=reimpl_update_rules.slow_critic_steps,
+        total_loss=reimpl_update_rules.total_loss,
+        return_normaliser=reimpl_update_rules.return_normaliser,
     )
