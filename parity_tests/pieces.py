@@ -21,6 +21,7 @@ class Piece:
 
 
 _OUTPUTS = "From network outputs (any architecture)"
+_UPDATE = "Update rules (any architecture)"
 _OWN = "Own networks (any architecture)"
 _WEIGHTS = "On the official weights"
 _NETWORK = "obs_space, act_space, preset"
@@ -64,6 +65,17 @@ PIECES = (
           "{image, rew, con, dyn, rep: [B, T], grads}",
           ("outputs/world_model/...", "gradient_flow/world_model/...",
            "time_index/world_model/..."), "Agent.loss world-model terms"),
+    Piece("optimizer_steps", _UPDATE, "preset, params, grads",
+          "{path: [K, ...]} the parameters after each update", ("update_rules/optimizer",),
+          "Agent._make_opt (AGC, LaProp, momentum, warmup)"),
+    Piece("slow_critic_steps", _UPDATE, "preset, slow, online",
+          "{path: [K, ...]} the slow critic after each update", ("update_rules/slow_critic",),
+          "SlowModel.update (slowvalue.rate, .every)"),
+    Piece("total_loss", _UPDATE, f"{_NETWORK}, terms", "float: the scalar minimised",
+          ("update_rules/total_loss",), "Agent.loss: sum(mean(term) * loss_scales[term])"),
+    Piece("return_normaliser", _UPDATE, "preset, returns",
+          '{"offset", "scale": [K]} after each update', ("update_rules/return_normaliser",),
+          "Normalize (retnorm)"),
     Piece("own_params", _OWN, f"{_NETWORK}, seed", "your initial parameters, any pytree",
           ("time_index/observe/...", "gradient_flow/params/..."), "Agent initial variables"),
     Piece("own_losses", _OWN, f"{_NETWORK}, params, batch, seed",
