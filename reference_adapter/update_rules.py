@@ -59,34 +59,26 @@ def optimizer_steps(opt: dict, params: dict, grads: dict) -> dict[str, np.ndarra
 
 
 @functools.cache
-def _slow_program(rate: float, every: int, steps: int):
+def _slow_step(rate: float, every: int):
+    """One official slow-critic update as its own program, given the online critic after the
+    optimizer's update (rate and cadence are Python values `SlowModel` checks: each setting
+    compiles anew, and one step compiles fast)."""
     official = load()
     nj = official.ninjax
 
     class Holder(nj.Module):
         """A stand-in for a network: a module whose values are the given ones."""
 
-
     def impure(online):
         source, model = Holder(name="val"), Holder(name="slowval")
         slow = official.utils.SlowModel(model, source=source, rate=rate, every=every)
-        trajectory = []
-        for k in range(steps):
-            for name in source.values:
-                source.write(name, online[name][k])
-            slow.update()
-            trajectory.append(dict(model.values))
-        return jax.tree.map(lambda *xs: jnp.stack(xs), *trajectory)
+        for name in source.values:
+            source.write(name, online[name])
+        slow.update()
+        return dict(model.values)
 
     pure = nj.pure(impure)
-
-    def run(slow, online):
-        state = {**{f"val/{k}": v[0] for k, v in online.items()},
-                 **{f"slowval/{k}": v for k, v in slow.items()}}
-        _, out = pure(state, online, create=True)
-        return out
-
-    return jax.jit(run)
+    return jax.jit(lambda state, online: pure(state, online, create=True))
 
 
 def slow_critic_steps(slowvalue: dict, slow: dict, online: dict) -> dict[str, np.ndarray]:
@@ -94,38 +86,46 @@ def slow_critic_steps(slowvalue: dict, slow: dict, online: dict) -> dict[str, np
     `slow` {name: [...]} its parameters before the first update, `online` {name: [K, ...]} the
     online critic after each of K optimizer updates; returns {name: [K, ...]}, the slow critic
     after each update (`SlowModel.update` once per train step, after the optimizer's)."""
+    step = _slow_step(float(slowvalue["rate"]), int(slowvalue["every"]))
+    online = _float32(online)
     steps = len(next(iter(online.values())))
-    program = _slow_program(float(slowvalue["rate"]), int(slowvalue["every"]), steps)
-    return jax.tree.map(np.asarray, program(_float32(slow), _float32(online)))
+    state = {**{f"val/{k}": v[0] for k, v in online.items()},
+             **{f"slowval/{k}": v for k, v in _float32(slow).items()}}
+    trajectory = []
+    for k in range(steps):
+        state, values = step(state, {name: value[k] for name, value in online.items()})
+        trajectory.append(values)
+    return {name: np.stack([np.asarray(t[name]) for t in trajectory]) for name in trajectory[0]}
 
 
 @functools.cache
-def _normaliser_program(settings: tuple, steps: int):
+def _normaliser_step(settings: tuple):
+    """One official update of the normaliser as its own program (the settings are Python
+    values the module checks, so each setting compiles anew: one small step compiles in a
+    fraction of what K unrolled steps take, which matters when a setting is fitted)."""
     official = load()
-    nj = official.ninjax
 
     def impure(returns):
         norm = official.utils.Normalize(**dict(settings), name="retnorm")
-        out = {"lo": [], "hi": [], "offset": [], "scale": []}
-        for k in range(steps):
-            offset, scale = norm(returns[k], update=True)
-            out["lo"].append(norm.lo.read())
-            out["hi"].append(norm.hi.read())
-            out["offset"].append(jnp.asarray(offset, jnp.float32))
-            out["scale"].append(jnp.asarray(scale, jnp.float32))
-        return {k: jnp.stack(v) for k, v in out.items()}
+        offset, scale = norm(returns, update=True)
+        return {"lo": norm.lo.read(), "hi": norm.hi.read(),
+                "offset": jnp.asarray(offset, jnp.float32),
+                "scale": jnp.asarray(scale, jnp.float32)}
 
-    pure = nj.pure(impure)
-    return jax.jit(lambda returns: pure({}, returns, create=True)[1])
+    pure = official.ninjax.pure(impure)
+    return jax.jit(lambda state, returns: pure(state, returns, create=True))
 
 
 def return_normaliser(retnorm: dict, returns) -> dict[str, np.ndarray]:
     """The official return normaliser (`Normalize` with the config's `retnorm` block, impl
     'perc') from its initial state, updated with `returns` [K, ...] one batch per train step:
     {lo, hi: its state, offset, scale: the stats `imag_loss` divides advantages by} [K]."""
-    returns = jnp.asarray(returns, jnp.float32)
-    settings = tuple(sorted(retnorm.items()))
-    return jax.tree.map(np.asarray, _normaliser_program(settings, len(returns))(returns))
+    step = _normaliser_step(tuple(sorted(retnorm.items())))
+    state, out = {}, []
+    for batch in jnp.asarray(returns, jnp.float32):
+        state, stats = step(state, batch)
+        out.append(stats)
+    return {k: np.stack([np.asarray(o[k]) for o in out]) for k in out[0]}
 
 
 def total_loss(scales: dict, terms: dict) -> float:
