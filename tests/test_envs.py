@@ -4,6 +4,7 @@ reset semantics, measured against the official driver's and against craftax's ow
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -12,7 +13,7 @@ import pytest
 from craftax.craftax_env import make_craftax_env_from_name
 
 from reimpl.spaces import bookkeeping_spaces
-from reimpl.train import envs
+from reimpl.train import envs, textures
 
 NUM_ENVS = 2
 TIME_LIMIT = 3
@@ -271,3 +272,12 @@ def test_craftax_auto_reset_returns_the_next_episodes_first_observation():
     assert done and timestep == 0
     np.testing.assert_array_equal(obs, reset_obs)
     assert not np.array_equal(obs, first_obs)  # a new world, not the episode that ended
+
+
+def test_craftax_textures_are_cached_per_user_not_per_venv():
+    """A fresh venv would otherwise render every texture again (reimpl/train/textures.py)."""
+    from craftax.craftax import constants
+
+    envs.make_env("Craftax-Pixels-v1")
+    cached = Path(constants.TEXTURE_CACHE_FILE)
+    assert cached.parent == textures.directory() and cached.is_file()

@@ -36,6 +36,7 @@ import numpy as np
 from flax import struct
 
 from ..spaces import Space, bookkeeping_spaces, discrete_act_space
+from . import textures
 
 ENV_NAMES = (
     "Craftax-Classic-Pixels-v1",
@@ -141,6 +142,7 @@ def make_env(
         raise ValueError(f"unknown environment {name!r}; choose one of {', '.join(ENV_NAMES)}")
     from craftax.craftax_env import make_craftax_env_from_name
 
+    textures.use_user_cache()
     craftax = make_craftax_env_from_name(name, auto_reset=False)
     params = craftax.default_params
     if max_timesteps is not None:
