@@ -146,12 +146,8 @@ def loss(agent: Agent, state: AgentState, params, data, key: jax.Array, sample: 
                                      imagine_key, sample)
     inp = rssm_lib.feat_to_tensor(imgfeat)
     heads = _heads(agent, params, inp)
-    ac_losses, norms, ac_outs, ac_metrics = imag_loss(
-        imgact, heads["rew"].pred(), heads["con"].prob(1), heads["pol"], heads["val"],
-        heads["slowval"], state.norms.retnorm, state.norms.valnorm, state.norms.advnorm, True,
-        contdisc=config.contdisc, horizon=config.horizon, **vars(config.imag_loss),
-        retnorm_config=config.retnorm, valnorm_config=config.valnorm,
-        advnorm_config=config.advnorm)
+    ac_losses, norms, ac_outs, ac_metrics = imagination_terms(config, imgact, heads,
+                                                              state.norms)
     losses.update({k: v.mean(1).reshape((batch, last)) for k, v in ac_losses.items()})
     metrics.update(ac_metrics)
 
@@ -161,13 +157,32 @@ def loss(agent: Agent, state: AgentState, params, data, key: jax.Array, sample: 
         replayed = [obs[k][:, -last:] for k in ("is_last", "is_terminal", "reward")]
         inp = rssm_lib.feat_to_tensor(jax.tree.map(lambda x: x[:, -last:], feat))
         value_heads = _heads(agent, params, inp, names=("val", "slowval"))
-        repl, valnorm, _, _ = repl_loss(
-            *replayed, boot[:, -last:], value_heads["val"], value_heads["slowval"],
-            norms.valnorm, True, horizon=config.horizon, **vars(config.repl_loss),
-            valnorm_config=config.valnorm)
+        repl, valnorm, _, _ = replay_terms(config, replayed, boot[:, -last:], value_heads,
+                                           norms.valnorm)
         losses.update(repl)
         norms = norms.replace(valnorm=valnorm)
     return total_loss(losses, agent.loss_scales), (losses, norms, metrics)
+
+
+def imagination_terms(config: AgentConfig, imgact, heads, norms: Normalizers):
+    """The call site of the imagined actor-critic losses: the heads' outputs on the imagined
+    features -> `imag_loss` (official Agent.loss: rew.pred(), con.prob(1), the policy, value and
+    slow value outputs). The output-level pieces run this same code on given outputs."""
+    return imag_loss(
+        imgact, heads["rew"].pred(), heads["con"].prob(1), heads["pol"], heads["val"],
+        heads["slowval"], norms.retnorm, norms.valnorm, norms.advnorm, True,
+        contdisc=config.contdisc, horizon=config.horizon, **vars(config.imag_loss),
+        retnorm_config=config.retnorm, valnorm_config=config.valnorm,
+        advnorm_config=config.advnorm)
+
+
+def replay_terms(config: AgentConfig, replayed, boot, value_heads, valnorm):
+    """The call site of the replay value loss: replayed (is_last, is_terminal, reward), the
+    imagined return from each replayed step and the value heads on the replayed features ->
+    `repl_loss`. The output-level pieces run this same code on given outputs."""
+    return repl_loss(*replayed, boot, value_heads["val"], value_heads["slowval"], valnorm, True,
+                     horizon=config.horizon, **vars(config.repl_loss),
+                     valnorm_config=config.valnorm)
 
 
 def total_loss(losses: Mapping[str, jax.Array], scales: Mapping[str, float]) -> jax.Array:

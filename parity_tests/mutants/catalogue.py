@@ -215,11 +215,42 @@ def return_range_max_min(patch):
 
 
 def _call_site(patch, name: str, make: Callable) -> None:
-    """Replace the loss function `name` wherever it is called: reimpl.losses and the name
-    reimpl.agent imported (the architecture-free pieces call the former)."""
-    replacement = make(getattr(losses, name))
-    patch(losses, name, replacement)
-    patch(agent_lib, name, replacement)
+    """Replace the loss function `name` where the agent calls it: the name reimpl.agent
+    imported, called by its call sites `imagination_terms` and `replay_terms`, which both the
+    agent's loss and the architecture-free pieces run."""
+    _wrap(patch, agent_lib, name, make)
+
+
+def imagined_continuation_as_mode(patch):
+    """The imagination call site given the continuation head's mode (0 or 1) for its
+    probability: a Bernoulli taken at its most likely value (official: con.prob(1))."""
+    def as_mode(imagination_terms):
+        def terms(config, imgact, heads, norms):
+            mode = heads["con"].pred().astype(jnp.float32)
+            return imagination_terms(config, imgact, {**heads, "con": _Probability(mode)},
+                                     norms)
+
+        return terms
+
+    _wrap(patch, agent_lib, "imagination_terms", as_mode)
+
+
+@jax.tree_util.register_pytree_node_class
+class _Probability:
+    """A continuation output whose prob(1) is the given array."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def tree_flatten(self):
+        return (self.value,), None
+
+    @classmethod
+    def tree_unflatten(cls, aux, children):
+        return cls(children[0])
+
+    def prob(self, event):
+        return jnp.where(jnp.asarray(event, bool), self.value, 1 - self.value)
 
 
 def world_model_targets_one_step_early(patch):
@@ -439,6 +470,10 @@ MUTANTS = {m.name: m for m in [
     Mutant("replay-rewards-one-step-late", "BUG",
            "replayed rewards shifted one step later at the replay loss call site (textbook "
            "reward[t] read as official reward[t+1])", replay_rewards_one_step_late,
+           architecture_free=True),
+    Mutant("imagined-continuation-as-mode", "CRITDIFF",
+           "imagined continuation taken as the continuation head's mode (0 or 1) at the loss "
+           "call site instead of its probability", imagined_continuation_as_mode,
            architecture_free=True),
     Mutant("imagination-lambda-in-code", "CONFIG",
            "imagined lambda returns with lam 0.9 written into the loss call (the config still "

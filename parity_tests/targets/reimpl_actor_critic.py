@@ -2,14 +2,17 @@
 from network outputs (logits, predicted rewards and continuations) and the replayed batch only,
 never from official weights. Pieces `imagination_loss` and `replay_loss` (docs/TARGETS.md).
 
-The intermediates (trajectory weight, normalised advantage, value target) are read from the
-reimpl's own `imag_loss`/`repl_loss` with the same probe heads the adapter uses on the official
+Both run the reimpl agent's own call sites (`agent.imagination_terms`, `agent.replay_terms`:
+what the agent passes from its heads into `imag_loss`/`repl_loss`), fed with given outputs
+instead of its networks. The intermediates (trajectory weight, normalised advantage, value
+target) are read with the same probe heads the adapter uses on the official
 functions: a probe's `logp`, `entropy` or `loss` returns a chosen constant, so one returned loss
 shows one intermediate.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import jax
@@ -22,7 +25,7 @@ from reference_adapter.actor_critic import (
     REPL_DIFFERENTIABLE,
     Probe,
 )
-from reimpl import distributions, losses, normalize
+from reimpl import agent, distributions, losses, normalize
 
 
 def twohot(logits):
@@ -31,22 +34,44 @@ def twohot(logits):
     return distributions.TwoHot(logits, distributions.symexp_bins(logits.shape[-1]))
 
 
+@jax.tree_util.register_pytree_node_class
+class Given:
+    """A head output given as its values (predicted reward, continuation probability), with the
+    methods the reimpl's heads have: pred() (for a continuation its Bernoulli mode) and prob."""
+
+    def __init__(self, value, binary=False):
+        self.value, self.binary = value, binary
+
+    def tree_flatten(self):
+        return (self.value,), self.binary
+
+    @classmethod
+    def tree_unflatten(cls, binary, children):
+        return cls(children[0], binary)
+
+    def pred(self):
+        return self.value > 0.5 if self.binary else self.value
+
+    def prob(self, event):
+        return jnp.where(jnp.asarray(event, bool), self.value, 1 - self.value)
+
+
 def _imag(config, inputs, retnorm):
     state = normalize.init()
-    state = state.replace(lo=retnorm["lo"], hi=retnorm["hi"])
+    norms = losses.Normalizers(state.replace(lo=retnorm["lo"], hi=retnorm["hi"]),
+                               normalize.init(), normalize.init())
     policy = distributions.Categorical(inputs["policy_logits"])
     value = twohot(inputs["value_logits"])
 
     def call(policy, value, **overrides):
-        kwargs = {**vars(config.imag_loss), **overrides}
-        return losses.imag_loss(
-            {"action": inputs["action"]}, inputs["reward"], inputs["con"], {"action": policy},
-            value, twohot(inputs["slowvalue_logits"]), state, normalize.init(),
-            normalize.init(), True, contdisc=config.contdisc, horizon=config.horizon,
-            retnorm_config=config.retnorm, valnorm_config=config.valnorm,
-            advnorm_config=config.advnorm, **kwargs)
+        imag = dataclasses.replace(config.imag_loss, **overrides)
+        heads = {"rew": Given(inputs["reward"]), "con": Given(inputs["con"], binary=True),
+                 "pol": {"action": policy}, "val": value,
+                 "slowval": twohot(inputs["slowvalue_logits"])}
+        return agent.imagination_terms(dataclasses.replace(config, imag_loss=imag),
+                                       {"action": inputs["action"]}, heads, norms)
 
-    terms, norms, outs, _ = call(policy, value)
+    terms, norms_out, outs, _ = call(policy, value)
     weight = -call(Probe(policy, entropy=1.0), value, actent=1.0)[0]["policy"]
     adv = call(Probe(policy, logp=-1.0), value, actent=0.0)[0]["policy"] / weight
     target = call(policy, Probe(value), slowreg=0.0)[0]["value"] / weight
@@ -54,7 +79,7 @@ def _imag(config, inputs, retnorm):
     without_slowreg = call(policy, value, slowreg=0.0)[0]["value"]
     return {"policy": terms["policy"], "value": terms["value"], "ret": outs["ret"],
             "weight": weight, "adv": adv, "value_target": target,
-            "retnorm": {"lo": norms.retnorm.lo, "hi": norms.retnorm.hi},
+            "retnorm": {"lo": norms_out.retnorm.lo, "hi": norms_out.retnorm.hi},
             "entropy_term": terms["policy"] - without_entropy,
             "slowreg_term": terms["value"] - without_slowreg}
 
@@ -63,11 +88,11 @@ def _repl(config, inputs):
     value = twohot(inputs["value_logits"])
 
     def call(value, **overrides):
-        kwargs = {**vars(config.repl_loss), **overrides}
-        return losses.repl_loss(
-            inputs["is_last"], inputs["is_terminal"], inputs["reward"], inputs["boot"], value,
-            twohot(inputs["slowvalue_logits"]), normalize.init(), True,
-            horizon=config.horizon, valnorm_config=config.valnorm, **kwargs)
+        repl = dataclasses.replace(config.repl_loss, **overrides)
+        replayed = [inputs[k] for k in ("is_last", "is_terminal", "reward")]
+        heads = {"val": value, "slowval": twohot(inputs["slowvalue_logits"])}
+        return agent.replay_terms(dataclasses.replace(config, repl_loss=repl), replayed,
+                                  inputs["boot"], heads, normalize.init())
 
     terms, _, outs, _ = call(value)
     weight = call(Probe(value, loss=1.0), slowreg=0.0)[0]["repval"]
