@@ -100,7 +100,7 @@ def test_help_documents_every_option(capsys):
         runner.main(["--help"])
     text = capsys.readouterr().out
     assert all(option in text for option in (
-        "--only", "--write", "--timeout", "--architecture-free", "baseline"))
+        "--only", "--write", "--timeout", "--architecture-free", "--ci-sample", "baseline"))
 
 
 def test_architecture_free_runs_the_marked_mutants_against_a_target_without_weight_pieces(
@@ -124,8 +124,19 @@ def test_architecture_free_runs_the_marked_mutants_against_a_target_without_weig
     runner.run_suite(None, tmp_path, 900, runner.ARCHITECTURE_FREE_TARGET, runner=fake)
     assert seen["command"][seen["command"].index("--target") + 1] == (
         runner.ARCHITECTURE_FREE_TARGET)
-    assert "parity_tests" not in seen["command"]
-    assert set(runner.ARCHITECTURE_FREE_TESTS) <= set(seen["command"])
+    assert "parity_tests" in seen["command"]  # the whole suite: every check it can take
+
+
+def test_the_ci_sample_runs_each_sampled_mutant_once_with_every_tag_in_each_pass():
+    main = runner.selected("", architecture_free=False, ci_sample=True)
+    free = runner.selected("", architecture_free=True, ci_sample=True)
+    sampled = {name for name, m in runner.MUTANTS.items() if m.ci_sample}
+    assert not set(main) & set(free) and set(main) | set(free) == sampled
+    assert all(runner.MUTANTS[n].architecture_free for n in free)
+    every_tag = {m.tag for m in runner.MUTANTS.values()}
+    assert {runner.MUTANTS[n].tag for n in main} == every_tag
+    assert {runner.MUTANTS[n].tag for n in free} == {
+        m.tag for m in runner.MUTANTS.values() if m.architecture_free}
 
 
 def test_select_runs_a_mutant_on_the_checks_that_call_what_it_replaces(tmp_path, monkeypatch):

@@ -14,11 +14,15 @@ shape, key, NaN or inf mismatches is "crashed/shape only"), and a pytest exit co
 otherwise; `--write PARITY.md` puts the table into the report.
 
 `--architecture-free` runs the mutants planted in the code the architecture-free pieces run
-(actor-critic and world-model losses on network outputs and their call sites) against the
-reimpl wrapped through those pieces alone (`parity_tests.targets.reimpl_outputs_target`: no
-piece that loads the official weights), baseline included, on the checks of those pieces
-(ARCHITECTURE_FREE_TESTS), and writes its own table: each must be caught, with its tag, by
-checks any implementation can run.
+(losses on network outputs and their call sites, the update rules) against the reimpl wrapped
+through those pieces alone (`parity_tests.targets.reimpl_outputs_target`: no piece that loads
+the official weights), baseline included, with the whole suite (every check such a target can
+take; the weight-level ones are "not provided"), and writes its own table: each must be caught,
+with its tag, by checks any implementation can run.
+
+`--ci-sample` runs the catalogue's CI sample instead (`Mutant.ci_sample`: a mutant of every
+tag in each pass, each sampled one in one pass only, its architecture-free one if it is marked
+so): what CI can afford on two cores (`make mutants-ci`); `make mutants` runs everything.
 
 `--select` runs each mutant on the checks that can see it, from a recording the baseline makes:
 which checks call each attribute a mutant replaces, with the rules that keep the selection
@@ -53,12 +57,6 @@ IGNORED = ("parity_tests/test_adapter.py", "parity_tests/test_power.py")
 SHOWN_CHECKS = 4
 ARCHITECTURE_FREE_TARGET = "parity_tests.targets.reimpl_outputs_target:make_target"
 CALLS = "calls.json"  # the baseline's recording, for --select
-# The checks of the pieces the architecture-free mutants are planted in (losses on network
-# outputs and their call sites); the rest of the suite runs on them in the main catalogue.
-ARCHITECTURE_FREE_TESTS = ("parity_tests/test_actor_critic_outputs.py",
-                           "parity_tests/test_world_model_outputs.py",
-                           "parity_tests/test_time_index.py",
-                           "parity_tests/test_update_rules.py")
 
 
 def _environment() -> dict[str, str]:
@@ -76,11 +74,9 @@ def run_suite(mutant: str | None, workdir: Path, timeout: float, target: str = D
               runner: Callable[..., subprocess.CompletedProcess] = subprocess.run,
               extra: tuple[str, ...] = ()) -> SuiteRun:
     """One pytest process against `mutant` (None: the unmutated baseline): the whole parity
-    suite, or for the architecture-free target the checks of its output pieces; `extra`:
-    more pytest options (a recording, a selection)."""
+    suite; `extra`: more pytest options (a recording, a selection)."""
     out = workdir / f"{mutant or 'baseline'}.json"
-    tests = ARCHITECTURE_FREE_TESTS if target == ARCHITECTURE_FREE_TARGET else ("parity_tests",)
-    command = [sys.executable, "-m", "pytest", *tests, "-m", "not slow", "-q",
+    command = [sys.executable, "-m", "pytest", "parity_tests", "-m", "not slow", "-q",
                "-p", "no:cacheprovider", "--findings-json", str(out), "--target", target,
                *(f"--ignore={path}" for path in IGNORED),
                *(("--mutant", mutant) if mutant else ()), *extra]
@@ -147,11 +143,16 @@ def splice(path: Path, table: str, name: str = "mutants") -> None:
                                         name))
 
 
-def selected(only: str, architecture_free: bool) -> list[str]:
+def selected(only: str, architecture_free: bool, ci_sample: bool = False) -> list[str]:
     """The mutants to run: those named in `only` (comma-separated), else the whole catalogue,
-    or with `architecture_free` the mutants marked so."""
-    return [n for n in only.split(",") if n] or [
-        name for name, m in MUTANTS.items() if m.architecture_free or not architecture_free]
+    or with `architecture_free` the mutants marked so; with `ci_sample` only the sampled ones,
+    each in one pass (the architecture-free one where it is marked so)."""
+    named = [n for n in only.split(",") if n]
+    if named:
+        return named
+    return [name for name, m in MUTANTS.items()
+            if (m.architecture_free or not architecture_free)
+            and (not ci_sample or (m.ci_sample and m.architecture_free == architecture_free))]
 
 
 def _baseline(workdir: Path, timeout: float, target: str, record: bool) -> int:
@@ -194,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--architecture-free", action="store_true",
                         help="run against the reimpl through the architecture-free pieces "
                              f"alone ({ARCHITECTURE_FREE_TARGET}) and write that table")
+    parser.add_argument("--ci-sample", action="store_true",
+                        help="only the catalogue's CI sample (Mutant.ci_sample), each sampled "
+                             "mutant in one pass: its architecture-free one if it is marked so")
     parser.add_argument("--write", metavar="REPORT", help="put the table into this PARITY.md")
     parser.add_argument("--timeout", type=float, default=900.0, metavar="SECONDS",
                         help="wall-clock limit of each pytest run, the baseline included "
@@ -209,7 +213,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--jobs must be at least 1 and --timeout positive")
     target = ARCHITECTURE_FREE_TARGET if args.architecture_free else DEFAULT_TARGET
     section = report.MUTANT_SECTIONS[1] if args.architecture_free else report.MUTANT_SECTIONS[0]
-    names = selected(args.only, args.architecture_free)
+    if args.ci_sample and args.only:
+        parser.error("--ci-sample and --only choose the mutants two ways: give one of them")
+    names = selected(args.only, args.architecture_free, args.ci_sample)
     unknown = sorted(set(names) - set(MUTANTS))
     if unknown:
         parser.error(f"unknown mutants {unknown}; the catalogue has {', '.join(MUTANTS)}")

@@ -42,6 +42,9 @@ class Mutant:
     # Planted in code the architecture-free pieces run (losses on network outputs, their call
     # sites): `make mutants` also runs it against the reimpl through those pieces alone.
     architecture_free: bool = False
+    # In CI's sample (`make mutants-ci`: what two cores afford), run in one pass: the
+    # architecture-free one if marked so. Every tag of each pass is sampled (tested).
+    ci_sample: bool = False
 
 
 def _wrap(patch: Patch, owner, name: str, make: Callable) -> None:
@@ -410,7 +413,7 @@ def ratio_without_batch_length(patch):
 
 MUTANTS = {m.name: m for m in [
     Mutant("shared-key", "BUG", "one key for the posterior sample and the action sample",
-           shared_key),
+           shared_key, ci_sample=True),
     Mutant("kl-mean", "CRITDIFF",
            "KL averaged over latents instead of summed (then clipped at free_nats)", kl_mean),
     Mutant("free-nats-per-latent", "CRITDIFF",
@@ -419,7 +422,7 @@ MUTANTS = {m.name: m for m in [
     Mutant("kl-stop-gradients-swapped", "BUG",
            "dyn trains the posterior and rep the prior (stop-gradients on the wrong side: a "
            "gradient-flow error, named by the gradient_flow checks)",
-           kl_stop_gradients_swapped),
+           kl_stop_gradients_swapped, ci_sample=True),
     Mutant("twohot-wrong-space", "BUG",
            "two-hot bins are symexp(linspace) (raw space) but targets are encoded in symlog "
            "space", twohot_wrong_space),
@@ -428,7 +431,7 @@ MUTANTS = {m.name: m for m in [
            symexp_overflow),
     Mutant("unweighted-actor-critic", "CRITDIFF",
            "imagined actor and critic losses weighted 1 instead of cumprod(disc * con) / disc",
-           unweighted_actor_critic, architecture_free=True),
+           unweighted_actor_critic, architecture_free=True, ci_sample=True),
     Mutant("no-straight-through", "CRITDIFF",
            "latent one-hots (samples and modes) carry no straight-through gradient to the "
            "logits",
@@ -443,7 +446,7 @@ MUTANTS = {m.name: m for m in [
            world_model_targets_one_step_early, architecture_free=True),
     Mutant("actions-unshifted", "BUG",
            "the action stored with observation t fed to the world model as the action before "
-           "step t (official: before step t + 1)", actions_unshifted),
+           "step t (official: before step t + 1)", actions_unshifted, ci_sample=True),
     Mutant("missed-reset-in-observe", "BUG",
            "the posterior rollout resets its state at a replayed sequence's first step only, "
            "not at episode starts inside it", missed_reset_in_observe),
@@ -470,22 +473,22 @@ MUTANTS = {m.name: m for m in [
     Mutant("replay-rewards-one-step-late", "BUG",
            "replayed rewards shifted one step later at the replay loss call site (textbook "
            "reward[t] read as official reward[t+1])", replay_rewards_one_step_late,
-           architecture_free=True),
+           architecture_free=True, ci_sample=True),
     Mutant("imagined-continuation-as-mode", "CRITDIFF",
            "imagined continuation taken as the continuation head's mode (0 or 1) at the loss "
            "call site instead of its probability", imagined_continuation_as_mode,
-           architecture_free=True),
+           architecture_free=True, ci_sample=True),
     Mutant("imagination-lambda-in-code", "CONFIG",
            "imagined lambda returns with lam 0.9 written into the loss call (the config still "
-           "says 0.95)", imagination_lambda_in_code, architecture_free=True),
+           "says 0.95)", imagination_lambda_in_code, architecture_free=True, ci_sample=True),
     Mutant("actor-critic-without-stop-gradients", "BUG",
            "every stop-gradient of the actor-critic losses removed (advantages, weights, "
            "critic targets, slow regulariser)", actor_critic_without_stop_gradients),
     Mutant("decoder-without-sigmoid", "DIFF", "decoder image mean without the sigmoid",
-           decoder_without_sigmoid, architecture_free=True),
+           decoder_without_sigmoid, architecture_free=True, ci_sample=True),
     Mutant("advantages-centred", "CRITDIFF",
            "advantages centred (mean subtracted) after return normalisation",
-           advantages_centred),
+           advantages_centred, ci_sample=True),
     Mutant("return-range-max-min", "CRITDIFF",
            "return scale from max - min instead of the 95th - 5th percentile",
            return_range_max_min, architecture_free=True),
@@ -494,7 +497,7 @@ MUTANTS = {m.name: m for m in [
            returns_shifted),
     Mutant("continuation-without-horizon", "DIFF",
            "continuation target 1 - is_terminal without the (1 - 1/horizon) factor of contdisc",
-           continuation_without_horizon),
+           continuation_without_horizon, ci_sample=True),
     Mutant("truncation-as-terminal", "DIFF",
            "world-model continuation target from is_last: time-limit truncations treated as "
            "terminals",
@@ -507,7 +510,7 @@ MUTANTS = {m.name: m for m in [
            boundary_without_is_first),
     Mutant("ratio-without-batch-length", "CONFIG",
            "train ratio read as replayed sequences, not steps, per env step (batch length "
-           "forgotten)", ratio_without_batch_length),
+           "forgotten)", ratio_without_batch_length, ci_sample=True),
     Mutant("learning-rate-two-percent-high", "CONFIG",
            "learning rate 1.02 x the configured one: each update 2% too large (it moves no "
            "optimizer moment)", learning_rate_two_percent_high, architecture_free=True),
@@ -521,14 +524,14 @@ MUTANTS = {m.name: m for m in [
            epsilon_in_code, architecture_free=True),
     Mutant("momentum-without-bias-correction", "DIFF",
            "momentum used without its bias correction (the second moment keeps its own)",
-           momentum_without_bias_correction, architecture_free=True),
+           momentum_without_bias_correction, architecture_free=True, ci_sample=True),
     Mutant("loss-scales-swapped-in-code", "CONFIG",
            "the dyn and rep loss scales swapped where the total loss is assembled (the config "
-           "is right)", loss_scales_swapped_in_code, architecture_free=True),
+           "is right)", loss_scales_swapped_in_code, architecture_free=True, ci_sample=True),
     Mutant("slow-critic-rate-inverted", "CRITDIFF",
            "slow critic mixed the wrong way round: it keeps the rate's share of itself and "
            "takes the rest from the online critic", slow_critic_rate_inverted,
-           architecture_free=True),
+           architecture_free=True, ci_sample=True),
     Mutant("slow-critic-cadence-ignored", "CONFIG",
            "slow critic mixed at every update whatever slowvalue.every says",
            slow_critic_cadence_ignored, architecture_free=True),
