@@ -47,7 +47,8 @@ def steps(with_mutants: bool) -> list[Step]:
         found += [Step("mutants: python -m parity_tests.mutants --select",
                        [sys.executable, "-m", "parity_tests.mutants", "--select"], "warm"),
                   Step("mutants without shared weights: --architecture-free",
-                       [sys.executable, "-m", "parity_tests.mutants", "--architecture-free"],
+                       [sys.executable, "-m", "parity_tests.mutants", "--architecture-free",
+                        "--select"],
                        "warm")]
     return found
 

@@ -26,6 +26,7 @@ PROBES = {  # check: (piece, input, output, perturbation)
     "time_index/imag/con->weight": ("imag", "con", "weight", "halve"),
     "time_index/repl/reward->ret": ("repl", "reward", "ret", "add"),
     "time_index/repl/is_terminal->ret": ("repl", "is_terminal", "ret", "flip"),
+    "time_index/repl/is_last->weight": ("repl", "is_last", "weight", "flip"),
     "time_index/world_model/reward->rew": ("wm", "reward", "rew", "add"),
     "time_index/world_model/is_terminal->con": ("wm", "is_terminal", "con", "flip"),
 }

@@ -131,6 +131,12 @@ def _imag_metrics(adv, rew, con, ret_normed, val, tar_normed, weight, slowval):
     }
 
 
+def replay_weight(last: jax.Array) -> jax.Array:  # [B, K] -> [B, K]
+    """How much each replayed step's value loss counts: 0 at the step that ends an episode
+    (its return would bootstrap across the boundary), 1 elsewhere (official f32(~last))."""
+    return 1 - jnp.asarray(last, jnp.float32)
+
+
 def repl_loss(
     last: jax.Array,  # [B, K] replayed is_last
     term: jax.Array,  # [B, K] replayed is_terminal
@@ -156,7 +162,7 @@ def repl_loss(
     valnorm_state, (voffset, vscale) = normalize.normalize(
         valnorm_state, ret, valnorm_config, update)
     ret_normed = (ret - voffset) / vscale
-    weight = 1 - jnp.asarray(last, jnp.float32)  # official f32(~last)
+    weight = replay_weight(last)
     losses = {"repval": weight[:, :-1] * (
         value.loss(stop_gradient(_pad_last(ret_normed)))
         + slowreg * value.loss(stop_gradient(slowvalue.pred())))[:, :-1]}

@@ -256,6 +256,20 @@ class _Probability:
         return jnp.where(jnp.asarray(event, bool), self.value, 1 - self.value)
 
 
+def replay_weight_from_the_previous_step(patch):
+    """The replay weight of step t from is_last[t - 1]: the step after an episode's end (its
+    is_first) left out instead of the is_last step; is_last read one step late."""
+    def late(replay_weight):
+        def previous(last):
+            last = jnp.asarray(last)
+            return replay_weight(jnp.concatenate([jnp.zeros_like(last[:, :1]), last[:, :-1]],
+                                                 1))
+
+        return previous
+
+    _wrap(patch, losses, "replay_weight", late)
+
+
 def world_model_targets_one_step_early(patch):
     def early(output_losses):
         def shifted(obs, *args, **kwargs):
@@ -474,6 +488,10 @@ MUTANTS = {m.name: m for m in [
            "replayed rewards shifted one step later at the replay loss call site (textbook "
            "reward[t] read as official reward[t+1])", replay_rewards_one_step_late,
            architecture_free=True, ci_sample=True),
+    Mutant("replay-weight-from-the-previous-step", "BUG",
+           "replay value loss weighted by 1 - is_last of the step before (the is_first step "
+           "left out instead of the is_last one)", replay_weight_from_the_previous_step,
+           architecture_free=True),
     Mutant("imagined-continuation-as-mode", "CRITDIFF",
            "imagined continuation taken as the continuation head's mode (0 or 1) at the loss "
            "call site instead of its probability", imagined_continuation_as_mode,
