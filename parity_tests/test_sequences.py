@@ -12,6 +12,10 @@ state (`replay_sequence_start = "initial_state"`) needs no `is_first` on a seque
 step, and is not asked for one. A target that states its `replay_capacity` (steps kept, all
 envs together) gets a stream of 1.5 times it (up to MAX_STEPS per env), so its ring wraps and
 evicts, and every sampled step must be among the last `capacity` written.
+
+Early sampling: the same contract when each env has written only LENGTH + 1 steps (the official
+replay then holds two sequences per env), so a sampler that reads slots nothing was written to
+before its buffer fills (the full-buffer check above never samples that early) is seen.
 """
 
 from __future__ import annotations
@@ -75,6 +79,20 @@ def _violations(batch: dict, sequence_start: str = "is_first", oldest: int = 0) 
         problems.append(f"{int((index < oldest).any(1).sum())} sequences hold steps older than "
                         f"the declared capacity keeps (stream index < {oldest} per env)")
     return problems
+
+
+def test_sequences_sampled_early_hold_written_steps_only(target, parity):
+    check = "replay/sequences/early"
+    steps = LENGTH + 1
+    description = (f"{BATCH} sampled sequences of {LENGTH} steps when each of {ENVS} envs has "
+                   f"written {steps} steps: consecutive written steps, is_first as above")
+    fn = parity.piece(target, "replay_sequences", check, "BUG", description)
+    capacity = declarations.replay_capacity(target)
+    oldest = max(0, steps - capacity // ENVS) if capacity else 0
+    batch = fn(_stream(1, steps), BATCH, LENGTH, jax.random.key(1))
+    problems = _violations(batch, declarations.replay_sequence_start(target), oldest)
+    parity.verdict(check, "BUG", description, not problems, "; ".join(problems),
+                   f"every sampled step written, {steps} per env stored")
 
 
 def test_sequences_mark_every_episode_start(target, parity):

@@ -270,6 +270,19 @@ def replay_weight_from_the_previous_step(patch):
     _wrap(patch, losses, "replay_weight", late)
 
 
+def replay_sampled_as_if_full(patch):
+    """replay.sample drawing sequence starts over every slot of the ring from the first step
+    on, as if it were full: until it is, some sequences read slots nothing was written to."""
+    def as_full(sample):
+        def sampled(memory, key, batch_size, length, **kwargs):
+            full = memory.replace(total=jnp.maximum(memory.total, memory.capacity))
+            return sample(full, key, batch_size, length, **kwargs)
+
+        return sampled
+
+    _wrap(patch, replay, "sample", as_full)
+
+
 def world_model_targets_one_step_early(patch):
     def early(output_losses):
         def shifted(obs, *args, **kwargs):
@@ -491,6 +504,10 @@ MUTANTS = {m.name: m for m in [
     Mutant("replay-weight-from-the-previous-step", "BUG",
            "replay value loss weighted by 1 - is_last of the step before (the is_first step "
            "left out instead of the is_last one)", replay_weight_from_the_previous_step,
+           architecture_free=True),
+    Mutant("replay-sampled-as-if-full", "BUG",
+           "replay sequences drawn over every slot of the ring before it is full (slots "
+           "nothing was written to read as steps)", replay_sampled_as_if_full,
            architecture_free=True),
     Mutant("imagined-continuation-as-mode", "CRITDIFF",
            "imagined continuation taken as the continuation head's mode (0 or 1) at the loss "
