@@ -508,7 +508,7 @@ MUTANTS = {m.name: m for m in [
     Mutant("replay-sampled-as-if-full", "BUG",
            "replay sequences drawn over every slot of the ring before it is full (slots "
            "nothing was written to read as steps)", replay_sampled_as_if_full,
-           architecture_free=True),
+           architecture_free=True, ci_sample=True),
     Mutant("imagined-continuation-as-mode", "CRITDIFF",
            "imagined continuation taken as the continuation head's mode (0 or 1) at the loss "
            "call site instead of its probability", imagined_continuation_as_mode,
