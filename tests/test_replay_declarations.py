@@ -2,7 +2,7 @@
 starts every sequence from the initial state passes without is_first on first steps when it
 says so (and fails, pointing to the declaration, when it does not); a declared capacity makes
 the stream wrap the replay, so a ring that joins its newest step to its oldest and a replay
-that keeps more than it declares both fail.
+that keeps more than it declares both fail (the early check, before either ring fills, passes).
 
 Measured before the declarations: the initial-state replay failed ('512 sequences do not start
 with is_first'); the ring of 2000 steps that samples in slot order passed (300 steps per env
@@ -85,14 +85,15 @@ def run_check(tmp_path: Path, target: str) -> str:
     return result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("target, outcome, message", [
-    ("initial_state_declared", "1 passed", ""),
-    ("initial_state_undeclared", "1 failed",
+@pytest.mark.parametrize("target, outcome, message", [  # the file's two checks: early, full
+    ("initial_state_declared", "2 passed", ""),
+    ("initial_state_undeclared", "2 failed",
      "sequences do not start with is_first (an implementation that starts every replayed "
      "sequence from its initial state declares replay_sequence_start = 'initial_state')"),
-    ("correct_ring", "1 passed", ""),
-    ("wrapping_ring", "1 failed", "steps of a sequence are not consecutive in the stream"),
-    ("keeps_more_than_declared", "1 failed",
+    ("correct_ring", "2 passed", ""),
+    ("wrapping_ring", "1 failed, 1 passed",
+     "steps of a sequence are not consecutive in the stream"),
+    ("keeps_more_than_declared", "1 failed, 1 passed",
      "sequences hold steps older than the declared capacity keeps (stream index < 100 per env)"),
 ], ids=["initial-state-declared", "initial-state-undeclared", "ring", "ring-joins-head",
         "keeps-more-than-declared"])
