@@ -86,3 +86,23 @@ def flow_difference(term: str, ours: Mapping[str, float],
         parts.append(f"cut: {term} does not train {', '.join(sorted(theirs - mine))}, which "
                      f"the official trains (or own_param_group names none of its parameters)")
     return ("BUG" if mine - theirs else "CRITDIFF"), "; ".join(parts)
+
+
+def leaf_norms(grads: Mapping[str, Mapping[str, np.ndarray]]) -> dict[str, float]:
+    """{term: {param name: gradient}} -> {param name: the largest norm any term gives it}."""
+    norms: dict[str, float] = {}
+    for by_param in grads.values():
+        for name, grad in by_param.items():
+            norm = float(np.sqrt(np.sum(np.square(np.asarray(grad, np.float64)))))
+            norms[name] = max(norms.get(name, 0.0), norm)
+    return norms
+
+
+def reset_only(with_resets: Mapping[str, float], without: Mapping[str, float]) -> list[str]:
+    """The parameters that receive gradient on a batch with episode starts and exactly none
+    on the same batch without them: they enter the losses only where a reset happens, so they
+    set the state a reset restarts from (a learned initial state). Exactly none: a parameter
+    outside the computation gets a gradient of 0.0 on any machine, while one the losses read
+    at every step is far above RECEIVES either way; the official restarts from zeros, which
+    no parameter sets."""
+    return sorted(name for name in receiving(with_resets) if without.get(name, 0.0) == 0.0)

@@ -14,6 +14,9 @@ receives the gradient of each loss term, the target naming the module of each of
 parameters. A leak (gradient where the official stops it: a missing stop-gradient) is a
 [BUG]; a cut (no gradient where the official passes one: a missing straight-through estimator,
 or an official option such as reward_grad) changes what is learned, a [CRITDIFF].
+
+gradient_flow/params/reset-state: which parameters receive gradient only when the batch has
+episode starts, so set the state a reset restarts from (the official: zeros, set by none).
 """
 
 from __future__ import annotations
@@ -140,6 +143,61 @@ def test_observe_time_index(name, part, target, parity, preset_name, obs_space, 
                    f"reached; terms {', '.join(outputs)})")
 
 
+def _term_grads(cache, name, run, params, official_agent, official_side, data):
+    """({term: {param: d mean(term) / d param}} of the target, the same of the official) on
+    `data`, each side on its own perturbed parameters; cached under `name`."""
+    if ("term_grads", name) not in cache:
+        ours = jax.jacrev(lambda p: {k: v.mean() for k, v in run(data, p).items()})(params)
+        named = {t: {jax.tree_util.keystr(path): g
+                     for path, g in jax.tree_util.tree_leaves_with_path(tree)}
+                 for t, tree in ours.items()}
+        cache["term_grads", name] = (
+            named, official_agent.loss_grads(data, variables=official_side[1]))
+    return cache["term_grads", name]
+
+
+def _without_resets(batch):
+    """The batch with no episode start anywhere (its context steps included): every sequence
+    goes on from the state its replay context gives it."""
+    return {**batch, "is_first": np.zeros_like(batch["is_first"])}
+
+
+def test_reset_state(target, parity, preset_name, obs_space, act_space, official_agent,
+                     official_side, probe_batch, cache):
+    """gradient_flow/params/reset-state: the official restarts every episode from zeros (the
+    deterministic state, the latent and the previous action all masked to 0 at is_first), so
+    no parameter enters its losses only at an episode start. A parameter of the target that
+    receives gradient on the probe batch (two episode starts inside sequences, and one at each
+    sequence's start) and exactly none on the same batch without its starts sets the state a
+    reset restarts from: a learned initial state, another function at every reset, a [DIFF].
+    Seen through starts inside the replayed sequences: a target that also starts each sequence
+    from its initial state (no replay context) reads such a parameter everywhere."""
+    check = "gradient_flow/params/reset-state"
+    description = ("which parameters receive gradient only from batches with episode starts "
+                   "(they set the state a reset restarts from; each side's own networks)")
+    run, params = _target_side(parity, target, check, description, obs_space, act_space,
+                               preset_name, cache, official_agent.config.replay_context)
+    (ours_with, official_with), (ours_without, official_without) = (
+        _term_grads(cache, name, run, params, official_agent, official_side, data)
+        for name, data in (("probe", probe_batch), ("no resets", _without_resets(probe_batch))))
+    norms = own_networks.leaf_norms
+    ours = own_networks.reset_only(norms(ours_with), norms(ours_without))
+    official = own_networks.reset_only(norms(official_with), norms(official_without))
+    detail = ""
+    if ours and not official:
+        detail = (f"{', '.join(ours)} receive gradient only from batches with episode starts: "
+                  f"the state a reset restarts from is set by parameters (a learned initial "
+                  f"state); the official restarts from zeros (deterministic state, latent and "
+                  f"previous action), which no parameter sets")
+    elif official and not ours:
+        detail = (f"the official's {', '.join(official)} enter its losses only at episode "
+                  f"starts; none of the target's parameters do")
+    parity.verdict(check, "DIFF", description, not detail, detail,
+                   f"no parameter enters only at an episode start "
+                   f"({len(own_networks.receiving(norms(ours_with)))} of the target's receive "
+                   f"gradient with and without them)")
+
+
 @pytest.mark.parametrize("term", TERMS)
 def test_gradient_flow_params(term, target, parity, preset_name, obs_space, act_space,
                               official_agent, official_side, probe_batch, cache):
@@ -149,13 +207,9 @@ def test_gradient_flow_params(term, target, parity, preset_name, obs_space, act_
                                preset_name, cache, official_agent.config.replay_context)
     group_of = parity.piece(target, "own_param_group", check, "BUG", description)
     if "grads" not in cache:
-        official = official_agent.loss_grads(probe_batch, variables=official_side[1])
-        ours = jax.jacrev(lambda p: {k: v.mean() for k, v in run(probe_batch, p).items()})(
-            params)
-        named = {t: {jax.tree_util.keystr(path): g
-                     for path, g in jax.tree_util.tree_leaves_with_path(tree)}
-                 for t, tree in ours.items()}
-        cache["grads"] = (own_networks.group_norms(named, group_of),
+        ours, official = _term_grads(cache, "probe", run, params, official_agent,
+                                     official_side, probe_batch)
+        cache["grads"] = (own_networks.group_norms(ours, group_of),
                           own_networks.group_norms(official, lambda n: n.split("/", 1)[0]))
     if term not in cache["grads"][0] and parity.absent.get(term):
         parity.declared_absent(check, description, term, parity.absent[term])

@@ -145,13 +145,14 @@ def splice(path: Path, table: str, name: str = "mutants") -> None:
 
 def selected(only: str, architecture_free: bool, ci_sample: bool = False) -> list[str]:
     """The mutants to run: those named in `only` (comma-separated), else the whole catalogue,
-    or with `architecture_free` the mutants marked so; with `ci_sample` only the sampled ones,
-    each in one pass (the architecture-free one where it is marked so)."""
+    or with `architecture_free` the mutants marked so (without it, all but those with an
+    architecture of their own, which cannot take the official weights); with `ci_sample` only
+    the sampled ones, each in one pass (the architecture-free one where it is marked so)."""
     named = [n for n in only.split(",") if n]
     if named:
         return named
     return [name for name, m in MUTANTS.items()
-            if (m.architecture_free or not architecture_free)
+            if (m.architecture_free if architecture_free else not m.own_architecture)
             and (not ci_sample or (m.ci_sample and m.architecture_free == architecture_free))]
 
 

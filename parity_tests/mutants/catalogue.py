@@ -27,7 +27,7 @@ from reimpl import (
     rssm,
     world_model,
 )
-from reimpl.nets import symexp, symlog
+from reimpl.nets import apply_mask, symexp, symlog
 from reimpl.train import loop, replay
 
 Patch = Callable[[object, str, object], None]  # patch(owner, attribute, replacement)
@@ -45,6 +45,13 @@ class Mutant:
     # In CI's sample (`make mutants-ci`: what two cores afford), run in one pass: the
     # architecture-free one if marked so. Every tag of each pass is sampled (tested).
     ci_sample: bool = False
+    # An architecture of its own (a parameter the official weights lack): it cannot take the
+    # official weights, so it runs in the architecture-free pass only.
+    own_architecture: bool = False
+
+    def __post_init__(self):
+        if self.own_architecture and not self.architecture_free:
+            raise ValueError(f"{self.name}: an own architecture runs architecture-free only")
 
 
 def _wrap(patch: Patch, owner, name: str, make: Callable) -> None:
@@ -180,6 +187,36 @@ def missed_reset_in_observe(patch):
         return loss_first_reset_only
 
     _wrap(patch, rssm, "loss", first_step_only)
+
+
+def learned_initial_state(patch):
+    """Every episode restarts from a learned deterministic state, tanh of a parameter
+    `dyn/initial` (zeros at initialisation, as in DreamerV2's `initial: learned`), instead of
+    zeros; the latent and the previous action are still zeroed. A parameter the official
+    weights lack: only the architecture-free pass can run it."""
+    def with_initial(init_params):
+        def init_params_with_initial(obs_space, act_space, config, key):
+            params = init_params(obs_space, act_space, config, key)
+            initial = jnp.zeros((config.rssm.deter,), jnp.float32)
+            return {**params, "dyn": {**params["dyn"], "initial": initial}}
+
+        return init_params_with_initial
+
+    def restarting(body):
+        def body_from_initial(model, params, sample, carry, inputs):
+            tokens, action, reset, key = inputs
+            params = dict(params)
+            start = jnp.tanh(params.pop("initial")).astype(carry["deter"].dtype)
+            carry = {"deter": jnp.where(reset[:, None], start, carry["deter"]),
+                     "stoch": apply_mask(carry["stoch"], ~reset)}
+            action = {k: apply_mask(v, ~reset) for k, v in action.items()}
+            return body(model, params, sample, carry,
+                        (tokens, action, jnp.zeros_like(reset), key))
+
+        return body_from_initial
+
+    _wrap(patch, world_model, "init_params", with_initial)
+    _wrap(patch, rssm, "_observe_body", restarting)
 
 
 # ---------------------------------------------------------------- actor-critic
@@ -509,6 +546,10 @@ MUTANTS = {m.name: m for m in [
            "replay sequences drawn over every slot of the ring before it is full (slots "
            "nothing was written to read as steps)", replay_sampled_as_if_full,
            architecture_free=True, ci_sample=True),
+    Mutant("learned-initial-state", "DIFF",
+           "every episode restarts from a learned deterministic state (tanh of a parameter) "
+           "instead of zeros", learned_initial_state, architecture_free=True,
+           own_architecture=True),
     Mutant("imagined-continuation-as-mode", "CRITDIFF",
            "imagined continuation taken as the continuation head's mode (0 or 1) at the loss "
            "call site instead of its probability", imagined_continuation_as_mode,
