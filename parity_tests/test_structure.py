@@ -131,16 +131,17 @@ def test_observe_time_index(name, part, target, parity, preset_name, obs_space, 
                        "")
         return
     offset = official_agent.config.replay_context
-    union = lambda found: np.stack([found[k] for k in outputs]).any(0)  # noqa: E731
-    reference, mine = union(official), union(ours)
+    reference, mine = (time_patterns.union([found[k] for k in outputs])
+                       for found in (official, ours))
     if name == "image":
-        compared = ~_flip_dependent(probe_batch["is_first"], offset, reference.shape[2])
-        reference, mine = reference & compared, mine & compared
+        compared = ~_flip_dependent(probe_batch["is_first"], offset, reference.moved.shape[2])
+        reference, mine = reference.where(compared), mine.where(compared)
+    mine, reference, weak = time_patterns.resolved(mine, reference)
     agrees, tag, detail = time_patterns.diagnose(
         mine, reference, name, f"the {part} losses", probe_batch["is_first"], offset)
     parity.verdict(check, tag, description, agrees, detail,
-                   f"same pattern ({int(reference.sum())} of {reference.size} step pairs "
-                   f"reached; terms {', '.join(outputs)})")
+                   f"same pattern ({time_patterns.reach_text(reference, weak)}; terms "
+                   f"{', '.join(outputs)})")
 
 
 def _term_grads(cache, name, run, params, official_agent, official_side, data):

@@ -72,10 +72,9 @@ def test_time_index(check, target, parity, preset_name, official_agent, shared_v
     # a result without the output is "not provided" for this probe, as for the value checks
     parity.piece(SimpleNamespace(**ours(inputs[part])), output, check, "BUG", description,
                  within=piece_name)
-    reference = time_patterns.pattern(official, inputs[part], name, [output], perturb)
-    agrees, tag, detail = time_patterns.diagnose(
-        time_patterns.pattern(ours, inputs[part], name, [output], perturb), reference, name,
-        output)
+    mine, reference, weak = time_patterns.resolved(
+        time_patterns.pattern(ours, inputs[part], name, [output], perturb),
+        time_patterns.pattern(official, inputs[part], name, [output], perturb))
+    agrees, tag, detail = time_patterns.diagnose(mine, reference, name, output)
     parity.verdict(check, tag, description, agrees, detail,
-                   f"same pattern ({int(reference.sum())} of {reference.size} step pairs "
-                   f"reached)")
+                   f"same pattern ({time_patterns.reach_text(reference, weak)})")
