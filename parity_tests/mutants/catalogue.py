@@ -457,6 +457,28 @@ def no_warmup(patch):
     patch(optimizer, "learning_rate", lambda config: config.lr)
 
 
+def world_model_updated_first(patch):
+    """Sequential updates (DreamerV1/V2's order): the world model takes its step on the batch,
+    then the actor-critic losses are computed on the updated world model (imagination starts
+    from its posterior and rolls out its dynamics) and the actor and critic take theirs; the
+    world-model losses reported are those of the first step."""
+    def sequential(train_step):
+        def step(agent, state, data, key, sample=True):
+            first, first_metrics = train_step(agent, state, data, key, sample)
+            world = {k: v for k, v in first.params.items()
+                     if k.split("/", 1)[0] in world_model.MODULES}
+            second, metrics = train_step(
+                agent, state.replace(params={**state.params, **world}), data, key, sample)
+            kept = {k: v for k, v in first_metrics.items()
+                    if k.startswith("loss/") and k[len("loss/"):] not in ("policy", "value",
+                                                                        "repval")}
+            return second.replace(params={**second.params, **world}), {**metrics, **kept}
+
+        return step
+
+    _wrap(patch, agent_lib, "train_step", sequential)
+
+
 # ---------------------------------------------------------------- replay and schedule
 
 def boundary_without_is_first(patch):
@@ -590,6 +612,10 @@ MUTANTS = {m.name: m for m in [
     Mutant("learning-rate-two-percent-high", "CONFIG",
            "learning rate 1.02 x the configured one: each update 2% too large (it moves no "
            "optimizer moment)", learning_rate_two_percent_high, architecture_free=True),
+    Mutant("world-model-updated-first", "CRITDIFF",
+           "sequential updates: the world model steps on the batch first and the actor-critic "
+           "losses are taken on the updated world model (official: every loss from the "
+           "parameters before the update)", world_model_updated_first, architecture_free=True),
     Mutant("no-warmup", "CONFIG", "optimizer without the learning-rate warmup", no_warmup,
            architecture_free=True),
     Mutant("clip-by-global-norm", "DIFF",

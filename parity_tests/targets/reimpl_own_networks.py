@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 
 import jax
+import jax.numpy as jnp
 
 from parity_tests.targets import reimpl_config
 from reimpl import agent as agent_lib
@@ -39,3 +40,32 @@ def own_param_group(path: str) -> str | None:
     """"['dyn/dynin0/kernel']" -> "dyn"; the slow critic is not trained (None)."""
     module = path.strip("[]'\"").split("/", 1)[0]
     return module if module in agent_lib.TRAINED else None
+
+
+@functools.cache
+def _update_fn(obs_items: tuple, act_items: tuple, preset_name: str):
+    agent = reimpl_config.agent(obs_items, act_items, preset_name)
+    return agent, jax.jit(lambda state, data, seed: agent_lib.train_step(
+        agent, state, data, jax.random.key(seed)))
+
+
+def own_updates(obs_space, act_space, preset_name, params, batches, seed, updates):
+    """Consecutive updates from `params`, one per batch: the optimizer's and the agent's
+    counters as after `updates` updates, the moments as initialised; update k draws its
+    randomness from seed + k as `own_losses` does. -> [{"params", "losses": {term: mean}}]."""
+    agent, step = _update_fn(tuple(obs_space.items()), tuple(act_space.items()), preset_name)
+    state = agent_lib.init(agent, jax.random.key(seed))
+    count = jnp.asarray(updates, jnp.int32)
+    clip, rms, momentum, schedule = state.opt_state
+    state = state.replace(
+        params={k: jnp.asarray(v) for k, v in params.items()}, updates=count,
+        opt_state=(clip, rms._replace(step=count), momentum._replace(step=count),
+                   schedule._replace(count=count)))
+    results = []
+    for k, batch in enumerate(batches):
+        state, metrics = step(state, batch, seed + k)
+        results.append({"params": dict(state.params),
+                        "losses": {name.split("/", 1)[1]: float(value)
+                                   for name, value in metrics.items()
+                                   if name.startswith("loss/")}})
+    return results

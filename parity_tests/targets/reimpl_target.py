@@ -221,6 +221,7 @@ def make_target() -> SimpleNamespace:
         policy_rollout=policy_rollout,
         own_params=reimpl_own_networks.own_params,
         own_losses=reimpl_own_networks.own_losses,
+        own_updates=reimpl_own_networks.own_updates,
         own_param_group=reimpl_own_networks.own_param_group,
         uniform_policy_samples=uniform_policy_samples,
         replay_sequences=replay_sequences,
