@@ -42,7 +42,8 @@ def test_losses_of_the_parameters_before_each_update_agree():
 
 def test_a_world_model_updated_first_is_named_for_the_terms_it_moves():
     history = _history()
-    sequential = [{**h, "dyn": after["dyn"]} for h, after in zip(history[:2], history[1:3], strict=True)]
+    sequential = [{**h, "dyn": after["dyn"]}
+                  for h, after in zip(history[:2], history[1:3], strict=True)]
     reported = [{"dyn": _losses(h)["dyn"], "value": _losses(s)["value"]}
                 for h, s in zip(history[:2], sequential, strict=True)]
     tag, detail = _judge(reported)
