@@ -33,7 +33,7 @@ test-slow: $(REFERENCE)
 float-environments: $(REFERENCE)
 	$(BIN)/python -m parity_tests.float_environments $(ARGS)
 
-# Every mutant of the catalogue in both passes, PARITY.md's tables rewritten (about 75 min on
+# Every mutant of the catalogue in both passes, PARITY.md's tables rewritten (about 80 min on
 # 2 cores); CI runs the sample (each sampled mutant once, every tag in each pass; 15 mutants).
 mutants: $(REFERENCE)
 	$(BIN)/python -m parity_tests.mutants --select --write PARITY.md
