@@ -5,12 +5,15 @@ check. Each reader validates its declaration and names the offender and the fix.
 
 from __future__ import annotations
 
+import re
+
 import jax
 import jax.numpy as jnp
 
 # The declarations the suite reads; tests/test_targets_doc.py keeps this equal to the
 # documented ones.
-NAMES = ("reductions", "follows_preset", "replay_sequence_start", "replay_capacity", "absent")
+NAMES = ("reductions", "follows_preset", "replay_sequence_start", "replay_capacity", "absent",
+         "constant_params")
 
 # Pieces whose real counterparts are usually batch means: the suite reduces the official
 # per-element values the same way before comparing.
@@ -95,6 +98,25 @@ def absent(target) -> dict[str, str]:
     implied = {piece: declared[term] for term, piece in TERM_PIECES.items()
                if term in declared and piece not in declared}
     return {**declared, **implied}
+
+
+def constant_params(target, params) -> tuple[str, ...]:
+    """The regexes (`re.search` on `jax.tree_util.keystr(path)`) of the leaves of `own_params`
+    that are constants kept as variables (a two-hot bin table, a fixed embedding): the
+    structural probes leave them as they are instead of moving them by noise. Each pattern must
+    match a leaf of `params`."""
+    patterns = getattr(target, "constant_params", None) or ()
+    if isinstance(patterns, str) or not all(isinstance(p, str) for p in patterns):
+        raise TypeError("target.constant_params must be a tuple of regexes matched against "
+                        "jax.tree_util.keystr paths of own_params (e.g. (r\"bins\",))")
+    paths = [jax.tree_util.keystr(path) for path, _ in
+             jax.tree_util.tree_leaves_with_path(params)]
+    for pattern in patterns:
+        if not any(re.search(pattern, path) for path in paths):
+            shown = ", ".join(paths[:6]) + (", ..." if len(paths) > 6 else "")
+            raise ValueError(f"target.constant_params: {pattern!r} matches no leaf of "
+                             f"own_params ({len(paths)} leaves: {shown})")
+    return tuple(patterns)
 
 
 # A term whose absence takes the piece that computes only it along.

@@ -25,7 +25,7 @@ import jax
 import numpy as np
 import pytest
 
-from parity_tests import own_networks, piece_results, time_patterns
+from parity_tests import declarations, own_networks, piece_results, time_patterns
 from reference_adapter import agent as agent_lib
 
 SEED = 0
@@ -90,8 +90,9 @@ def _target_side(parity, target, check, description, obs_space, act_space, prese
     own_params = parity.piece(target, "own_params", check, "BUG", description)
     own_losses = parity.piece(target, "own_losses", check, "BUG", description)
     if "params" not in cache:
+        params = own_params(obs_space, act_space, preset_name, SEED)
         cache["params"] = own_networks.perturbed(
-            own_params(obs_space, act_space, preset_name, SEED), SEED + 1)
+            params, SEED + 1, declarations.constant_params(target, params))
     def run(data, p=cache["params"]):  # K = T - replay_context steps of loss per sequence
         batch, steps = data["reward"].shape
         steps -= context
