@@ -25,7 +25,9 @@ def _twohot_logits(rng, centres):
 
 
 def imagination(num_actions: int, trajectories: int, seed: int = 0) -> dict[str, np.ndarray]:
-    """Inputs of `imag_loss`, [N, H+1] (logits [N, H+1, classes])."""
+    """Inputs of `imag_loss`, [N, H+1] (logits [N, H+1, classes]), and the replayed flags of
+    the states imagination starts from, [N]: the official reads none of them, a target that
+    weights its starts from data does."""
     rng = np.random.default_rng(seed)
     shape = (trajectories, IMAG_HORIZON)
     logits = rng.standard_normal((*shape, num_actions)).astype(np.float32)
@@ -39,7 +41,16 @@ def imagination(num_actions: int, trajectories: int, seed: int = 0) -> dict[str,
         "action": action, "policy_logits": logits, "reward": reward.astype(np.float32),
         "con": con.astype(np.float32), "value_logits": _twohot_logits(rng, values),
         "slowvalue_logits": _twohot_logits(rng, values + rng.normal(0.0, 0.3, shape)),
+        **_start_flags(rng, trajectories),
     }
+
+
+def _start_flags(rng, trajectories: int) -> dict[str, np.ndarray]:
+    """is_first, is_last, is_terminal of each start state as a replayed batch has them: an
+    episode's last step is its terminal one half of the time, the next one its first."""
+    is_last = rng.random(trajectories) < 0.2
+    return {"start_is_first": rng.random(trajectories) < 0.2, "start_is_last": is_last,
+            "start_is_terminal": is_last & (rng.random(trajectories) < 0.5)}
 
 
 def replay(batch: dict, seed: int = 0) -> dict[str, np.ndarray]:
