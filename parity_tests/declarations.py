@@ -9,6 +9,7 @@ import re
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 # The declarations the suite reads; tests/test_targets_doc.py keeps this equal to the
 # documented ones.
@@ -16,8 +17,17 @@ NAMES = ("reductions", "follows_preset", "replay_sequence_start", "replay_capaci
          "constant_params")
 
 # Pieces whose real counterparts are usually batch means: the suite reduces the official
-# per-element values the same way before comparing.
-REDUCIBLE = ("twohot_loss", "latent_kl_losses")
+# per-element values the same way before comparing. Building blocks reduce their whole result;
+# a loss-returning piece reduces its loss keys (each a scalar then, with its gradients those of
+# the reduced loss), every other key staying per element as documented. None: every key.
+BLOCKS = ("twohot_loss", "latent_kl_losses")
+LOSS_KEYS = {
+    "imagination_loss": ("policy", "value", "entropy_term", "slowreg_term"),
+    "replay_loss": ("repval", "slowreg_term"),
+    "world_model_terms": ("image", "rew", "con", "dyn", "rep"),
+    "own_losses": None,
+}
+REDUCIBLE = (*BLOCKS, *LOSS_KEYS)
 REDUCTIONS = {"none": None, "mean": jnp.mean, "sum": jnp.sum}
 
 
@@ -38,6 +48,19 @@ def reduction(target, piece: str) -> str:
         raise ValueError(f"target.reductions[{piece!r}] is {kind!r}: one of "
                          f"{', '.join(map(repr, REDUCTIONS))}")
     return kind
+
+
+def key_reduction(target, piece: str, key: str) -> str:
+    """How the target reduces the key `key` of a loss-returning piece's result: its declared
+    kind for a loss key, "none" for every other key."""
+    keys = LOSS_KEYS[piece]
+    return reduction(target, piece) if keys is None or key in keys else "none"
+
+
+def gradient_scale(kind: str, per_element) -> float:
+    """What the gradient of the reduced loss is of the gradient of its sum: 1 / the elements
+    for a mean, 1 for a sum (and for per-element losses, whose gradients are of the sum)."""
+    return 1.0 / np.size(per_element) if kind == "mean" else 1.0
 
 
 def reduce(tree, kind: str):
