@@ -59,13 +59,28 @@ def replay(batch: dict, seed: int = 0) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     shape = batch["reward"].shape
     values = rng.normal(1.5, 0.5, shape)
-    return {
+    boot = (np.sign(values) * np.expm1(np.abs(values))).astype(np.float32)
+    result = {
         "is_last": batch["is_last"], "is_terminal": batch["is_terminal"],
-        "reward": batch["reward"].astype(np.float32),
-        "boot": (np.sign(values) * np.expm1(np.abs(values))).astype(np.float32),
+        "reward": batch["reward"].astype(np.float32), "boot": boot,
         "value_logits": _twohot_logits(rng, values),
         "slowvalue_logits": _twohot_logits(rng, values + rng.normal(0.0, 0.3, shape)),
     }
+    return {**result, **_imagined_from_each_step(rng, boot)}
+
+
+def _imagined_from_each_step(rng, boot: np.ndarray) -> dict[str, np.ndarray]:
+    """What the imagination started from each replayed step computed, [B, K, H] and
+    [B, K, H+1]: its lambda returns (`imagined_ret`, the first being `boot`, the bootstrap the
+    official reads) and the critic's values along it (`imagined_value`, decoded). The
+    official reads only `boot`; a target that bootstraps from another imagined quantity (the
+    return or value of the imagined successor) reads it here."""
+    steps = IMAG_HORIZON - 1
+    drift = np.cumsum(rng.normal(0.0, 0.2, (*boot.shape, steps)), -1)
+    ret = (boot[..., None] * np.exp(-0.05 * np.arange(steps)) + drift).astype(np.float32)
+    ret[..., 0] = boot  # exactly
+    value = ret[..., :1] + rng.normal(0.0, 0.3, (*boot.shape, IMAG_HORIZON))
+    return {"imagined_ret": ret, "imagined_value": value.astype(np.float32)}
 
 
 def world_model(batch: dict, stoch: int, classes: int, seed: int = 0) -> dict[str, np.ndarray]:
