@@ -5,16 +5,29 @@ check. Each reader validates its declaration and names the offender and the fix.
 
 from __future__ import annotations
 
+import re
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 # The declarations the suite reads; tests/test_targets_doc.py keeps this equal to the
 # documented ones.
-NAMES = ("reductions", "follows_preset", "replay_sequence_start", "replay_capacity", "absent")
+NAMES = ("reductions", "follows_preset", "replay_sequence_start", "replay_capacity", "absent",
+         "constant_params")
 
 # Pieces whose real counterparts are usually batch means: the suite reduces the official
-# per-element values the same way before comparing.
-REDUCIBLE = ("twohot_loss", "latent_kl_losses")
+# per-element values the same way before comparing. Building blocks reduce their whole result;
+# a loss-returning piece reduces its loss keys (each a scalar then, with its gradients those of
+# the reduced loss), every other key staying per element as documented. None: every key.
+BLOCKS = ("twohot_loss", "latent_kl_losses")
+LOSS_KEYS = {
+    "imagination_loss": ("policy", "value", "entropy_term", "slowreg_term"),
+    "replay_loss": ("repval", "slowreg_term"),
+    "world_model_terms": ("image", "rew", "con", "dyn", "rep"),
+    "own_losses": None,
+}
+REDUCIBLE = (*BLOCKS, *LOSS_KEYS)
 REDUCTIONS = {"none": None, "mean": jnp.mean, "sum": jnp.sum}
 
 
@@ -35,6 +48,19 @@ def reduction(target, piece: str) -> str:
         raise ValueError(f"target.reductions[{piece!r}] is {kind!r}: one of "
                          f"{', '.join(map(repr, REDUCTIONS))}")
     return kind
+
+
+def key_reduction(target, piece: str, key: str) -> str:
+    """How the target reduces the key `key` of a loss-returning piece's result: its declared
+    kind for a loss key, "none" for every other key."""
+    keys = LOSS_KEYS[piece]
+    return reduction(target, piece) if keys is None or key in keys else "none"
+
+
+def gradient_scale(kind: str, per_element) -> float:
+    """What the gradient of the reduced loss is of the gradient of its sum: 1 / the elements
+    for a mean, 1 for a sum (and for per-element losses, whose gradients are of the sum)."""
+    return 1.0 / np.size(per_element) if kind == "mean" else 1.0
 
 
 def reduce(tree, kind: str):
@@ -95,6 +121,25 @@ def absent(target) -> dict[str, str]:
     implied = {piece: declared[term] for term, piece in TERM_PIECES.items()
                if term in declared and piece not in declared}
     return {**declared, **implied}
+
+
+def constant_params(target, params) -> tuple[str, ...]:
+    """The regexes (`re.search` on `jax.tree_util.keystr(path)`) of the leaves of `own_params`
+    that are constants kept as variables (a two-hot bin table, a fixed embedding): the
+    structural probes leave them as they are instead of moving them by noise. Each pattern must
+    match a leaf of `params`."""
+    patterns = getattr(target, "constant_params", None) or ()
+    if isinstance(patterns, str) or not all(isinstance(p, str) for p in patterns):
+        raise TypeError("target.constant_params must be a tuple of regexes matched against "
+                        "jax.tree_util.keystr paths of own_params (e.g. (r\"bins\",))")
+    paths = [jax.tree_util.keystr(path) for path, _ in
+             jax.tree_util.tree_leaves_with_path(params)]
+    for pattern in patterns:
+        if not any(re.search(pattern, path) for path in paths):
+            shown = ", ".join(paths[:6]) + (", ..." if len(paths) > 6 else "")
+            raise ValueError(f"target.constant_params: {pattern!r} matches no leaf of "
+                             f"own_params ({len(paths)} leaves: {shown})")
+    return tuple(patterns)
 
 
 # A term whose absence takes the piece that computes only it along.

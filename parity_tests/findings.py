@@ -232,6 +232,13 @@ class Recorder:
             pytest.skip(f"target {self.target} does not provide {name!r}: reported as such")
         return piece_results.guarded(found, name) if callable(found) else found
 
+    def not_measurable(self, check: str, tag: str, description: str, why: str):
+        """A check the target's declared form cannot feed (a per-step probe of losses it
+        returns as batch means): 'not provided', saying why, and a skip."""
+        self._add(Record(check, tag, description + f" (not measurable: {why})", "-",
+                         "not provided"))
+        pytest.skip(f"{check}: {why}")
+
     def declared_absent(self, check: str, description: str, name: str, reason: str):
         """The check of something the target declares its algorithm does not have: a finding
         with the reason and the tag of a missing term, whatever the check's own tag (a time

@@ -25,7 +25,9 @@ def _twohot_logits(rng, centres):
 
 
 def imagination(num_actions: int, trajectories: int, seed: int = 0) -> dict[str, np.ndarray]:
-    """Inputs of `imag_loss`, [N, H+1] (logits [N, H+1, classes])."""
+    """Inputs of `imag_loss`, [N, H+1] (logits [N, H+1, classes]), and the replayed flags of
+    the states imagination starts from, [N]: the official reads none of them, a target that
+    weights its starts from data does."""
     rng = np.random.default_rng(seed)
     shape = (trajectories, IMAG_HORIZON)
     logits = rng.standard_normal((*shape, num_actions)).astype(np.float32)
@@ -39,7 +41,16 @@ def imagination(num_actions: int, trajectories: int, seed: int = 0) -> dict[str,
         "action": action, "policy_logits": logits, "reward": reward.astype(np.float32),
         "con": con.astype(np.float32), "value_logits": _twohot_logits(rng, values),
         "slowvalue_logits": _twohot_logits(rng, values + rng.normal(0.0, 0.3, shape)),
+        **_start_flags(rng, trajectories),
     }
+
+
+def _start_flags(rng, trajectories: int) -> dict[str, np.ndarray]:
+    """is_first, is_last, is_terminal of each start state as a replayed batch has them: an
+    episode's last step is its terminal one half of the time, the next one its first."""
+    is_last = rng.random(trajectories) < 0.2
+    return {"start_is_first": rng.random(trajectories) < 0.2, "start_is_last": is_last,
+            "start_is_terminal": is_last & (rng.random(trajectories) < 0.5)}
 
 
 def replay(batch: dict, seed: int = 0) -> dict[str, np.ndarray]:
@@ -48,13 +59,28 @@ def replay(batch: dict, seed: int = 0) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     shape = batch["reward"].shape
     values = rng.normal(1.5, 0.5, shape)
-    return {
+    boot = (np.sign(values) * np.expm1(np.abs(values))).astype(np.float32)
+    result = {
         "is_last": batch["is_last"], "is_terminal": batch["is_terminal"],
-        "reward": batch["reward"].astype(np.float32),
-        "boot": (np.sign(values) * np.expm1(np.abs(values))).astype(np.float32),
+        "reward": batch["reward"].astype(np.float32), "boot": boot,
         "value_logits": _twohot_logits(rng, values),
         "slowvalue_logits": _twohot_logits(rng, values + rng.normal(0.0, 0.3, shape)),
     }
+    return {**result, **_imagined_from_each_step(rng, boot)}
+
+
+def _imagined_from_each_step(rng, boot: np.ndarray) -> dict[str, np.ndarray]:
+    """What the imagination started from each replayed step computed, [B, K, H] and
+    [B, K, H+1]: its lambda returns (`imagined_ret`, the first being `boot`, the bootstrap the
+    official reads) and the critic's values along it (`imagined_value`, decoded). The
+    official reads only `boot`; a target that bootstraps from another imagined quantity (the
+    return or value of the imagined successor) reads it here."""
+    steps = IMAG_HORIZON - 1
+    drift = np.cumsum(rng.normal(0.0, 0.2, (*boot.shape, steps)), -1)
+    ret = (boot[..., None] * np.exp(-0.05 * np.arange(steps)) + drift).astype(np.float32)
+    ret[..., 0] = boot  # exactly
+    value = ret[..., :1] + rng.normal(0.0, 0.3, (*boot.shape, IMAG_HORIZON))
+    return {"imagined_ret": ret, "imagined_value": value.astype(np.float32)}
 
 
 def world_model(batch: dict, stoch: int, classes: int, seed: int = 0) -> dict[str, np.ndarray]:

@@ -10,6 +10,7 @@ batch, with its own randomness held fixed between calls.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 
 import jax
@@ -28,17 +29,20 @@ PARTS = {"world_model": ("dyn", "rep", "rew", "con"), "imagination": ("value",),
 RECEIVES = 1e-6
 
 
-def perturbed(params, seed: int):
-    """`params` (any pytree) with N(0, NOISE^2) added to every float leaf."""
+def perturbed(params, seed: int, constant: tuple[str, ...] = ()):
+    """`params` (any pytree) with N(0, NOISE^2) added to every float leaf but those whose
+    `jax.tree_util.keystr` path a regex of `constant` finds (constants kept as variables)."""
     rng = np.random.default_rng(seed)
 
-    def move(leaf):
+    def move(path, leaf):
         leaf = np.asarray(leaf)
-        if not np.issubdtype(leaf.dtype, np.floating):
+        name = jax.tree_util.keystr(path)
+        if not np.issubdtype(leaf.dtype, np.floating) or any(
+                re.search(pattern, name) for pattern in constant):
             return leaf
         return (leaf + NOISE * rng.standard_normal(leaf.shape)).astype(leaf.dtype)
 
-    return jax.tree.map(move, params)
+    return jax.tree_util.tree_map_with_path(move, params)
 
 
 def part_outputs(terms: Mapping[str, np.ndarray], obs_keys) -> dict[str, tuple[str, ...]]:

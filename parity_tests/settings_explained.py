@@ -13,6 +13,8 @@ contdisc), are not explained: they stay what the check's tag says.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from scipy import optimize
 
@@ -45,9 +47,11 @@ def _margin(ours, value, tolerance) -> float:
 
 
 def explain(part: str, quantity: str, ours, target, given: dict, official: dict,
-            inputs: dict, config, before: dict | None, tolerance_of: dict):
+            inputs: dict, config, before: dict | None, tolerance_of: dict,
+            reduce: Callable = lambda value: value):
     """(what it means, the official stage with the fitted setting) for the first setting of
-    the stage that reproduces the target's `ours`, or None."""
+    the stage that reproduces the target's `ours`, or None; `reduce` turns the stage's
+    per-element value into what the target returns (a declared batch mean)."""
     prepared = stages.prepare(part, quantity, target, given, official, inputs, config,
                               tolerance_of)
     if prepared is None:
@@ -57,7 +61,7 @@ def explain(part: str, quantity: str, ours, target, given: dict, official: dict,
 
     def value_at(key, setting):
         changed = config.update({key: type(_official_value(config, key))(setting)})
-        return stages.recompute(part, quantity, given, inputs, chosen, changed, before)
+        return reduce(stages.recompute(part, quantity, given, inputs, chosen, changed, before))
 
     for key, lowest, highest in SETTINGS.get((part, quantity), ()):
         fit = optimize.minimize_scalar(lambda v, k=key: _margin(ours, value_at(k, v),

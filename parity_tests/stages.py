@@ -321,7 +321,7 @@ def prepare(part: str, quantity: str, target, given: dict, official: dict, input
     differing = sorted({f"outputs/{part}/{source}" for source in names.values()
                         if not compare.compare(given[source], official[source],
                                                tolerances.get(tolerance_of[source])).ok})
-    reduced = {p for p in declarations.REDUCIBLE if declarations.reduction(target, p) != "none"}
+    reduced = {p for p in declarations.BLOCKS if declarations.reduction(target, p) != "none"}
     chosen = blocks(target, reduced)
     differing += sorted({chosen.source[b] for b in used
                          if block_differs(b, chosen, inputs, config)})

@@ -26,6 +26,7 @@ from parity_tests import (
     network_outputs,
     operating_point,
     piece_results,
+    reduced_losses,
     settings_explained,
     stages,
     tolerances,
@@ -103,7 +104,8 @@ def target_results(target, preset_name, imag_inputs, repl_inputs):
         if fn is None:
             return None
         return piece_results.checked(piece_results.guarded(fn, piece)(preset_name, *args),
-                                     piece, _shapes(args[0], table, written))
+                                     piece, reduced_losses.shapes(
+                                         target, piece, _shapes(args[0], table, written)))
 
     return result
 
@@ -138,14 +140,18 @@ def test_actor_critic_quantity(part, quantity, target, parity, official_results,
     provided = SimpleNamespace(**target_results(part))
     ours = parity.piece(provided, quantity, check, "CRITDIFF", description,
                         within=PIECES[part])
-    parity.check(check, "CRITDIFF", description + " (from network outputs)", ours,
-                 official_results[part][quantity], tolerance,
-                 follows=lambda: _attribution(part, quantity, target, target_results,
-                                              official_results, stage_inputs),
+    reduce = reduced_losses.reduced_stage(target, PIECES[part], quantity,
+                                          official_results[part][quantity])
+    parity.check(check, "CRITDIFF", reduced_losses.described(
+                     target, PIECES[part], quantity, description + " (from network outputs)"),
+                 ours, reduce(official_results[part][quantity]), tolerance,
+                 follows=reduced_losses.attribution(
+                     lambda: _attribution(part, quantity, target, target_results,
+                                          official_results, stage_inputs), reduce),
                  setting=lambda: settings_explained.explain(
                      part, quantity, ours, target, target_results(part), official_results[part],
                      stage_inputs[part], stage_inputs["config"], stage_inputs["before"],
-                     _tolerances(part)))
+                     _tolerances(part), reduce))
 
 
 STAGES = [(part, q) for part in ("imag", "repl") for q in stages.upstream(part)]
@@ -177,20 +183,23 @@ def test_actor_critic_gradient(part, loss, output, target, parity, official_resu
     check = (f"outputs/{part}/grad/{loss}/{output}" if flows
              else f"gradient_flow/{part}/{loss}/{output}")
     tag = "CRITDIFF" if flows else "BUG"
-    description = (f"d sum({loss}) / d {output}" if flows else
+    reduced = reduced_losses.kind(target, PIECES[part], loss)
+    description = (f"d {'sum' if reduced == 'none' else reduced}({loss}) / d {output}" if flows else
                    f"no gradient from the {loss} loss into {output} (official stop-gradient)")
     parity.piece(target, PIECES[part], check, tag, description)
     grads = parity.piece(SimpleNamespace(**target_results(part)), "grads", check, tag,
                          description, within=PIECES[part])
     of_loss = parity.piece(SimpleNamespace(**grads), loss, check, tag, description,
                            within=PIECES[part])
+    scale = reduced_losses.reduced_stage(target, PIECES[part], loss,
+                                         official_results[part][loss], gradient=True)
     follows = None
     if flows:
-        def follows():
-            return _attribution(part, loss, target, target_results, official_results,
-                                stage_inputs, gradient=True)
+        follows = reduced_losses.attribution(
+            lambda: _attribution(part, loss, target, target_results, official_results,
+                                 stage_inputs, gradient=True), scale)
     parity.check(check, tag, description, of_loss[output],
-                 official_results[part]["grads"][loss][output], "logit-gradient",
+                 scale(official_results[part]["grads"][loss][output]), "logit-gradient",
                  follows=follows)
 
 

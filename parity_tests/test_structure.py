@@ -25,7 +25,13 @@ import jax
 import numpy as np
 import pytest
 
-from parity_tests import own_networks, piece_results, time_patterns
+from parity_tests import (
+    declarations,
+    own_networks,
+    piece_results,
+    reduced_losses,
+    time_patterns,
+)
 from reference_adapter import agent as agent_lib
 
 SEED = 0
@@ -90,15 +96,17 @@ def _target_side(parity, target, check, description, obs_space, act_space, prese
     own_params = parity.piece(target, "own_params", check, "BUG", description)
     own_losses = parity.piece(target, "own_losses", check, "BUG", description)
     if "params" not in cache:
+        params = own_params(obs_space, act_space, preset_name, SEED)
         cache["params"] = own_networks.perturbed(
-            own_params(obs_space, act_space, preset_name, SEED), SEED + 1)
+            params, SEED + 1, declarations.constant_params(target, params))
     def run(data, p=cache["params"]):  # K = T - replay_context steps of loss per sequence
         batch, steps = data["reward"].shape
         steps -= context
         shapes = {term: (((batch, steps - 1), "[B, K-1]") if term == "repval"
                          else ((batch, steps), "[B, K]")) for term in TERMS}
         return piece_results.checked(own_losses(obs_space, act_space, preset_name, p, data,
-                                                SEED), "own_losses", shapes)
+                                                SEED), "own_losses",
+                                     reduced_losses.shapes(target, "own_losses", shapes))
     return run, cache["params"]
 
 
@@ -117,6 +125,11 @@ def test_observe_time_index(name, part, target, parity, preset_name, obs_space, 
                    f"reaches (each side's own networks)")
     run, _ = _target_side(parity, target, check, description, obs_space, act_space,
                           preset_name, cache, official_agent.config.replay_context)
+    reduced = declarations.reduction(target, "own_losses")
+    if reduced != "none":
+        parity.not_measurable(check, "BUG", description,
+                              f"own_losses is declared reduced ({reduced}); which steps a "
+                              f"change reaches needs its terms per (B, K) step")
     official = _patterns(cache, "official", official_side[0], probe_batch, name, act_space)
     ours = _patterns(cache, "target", run, probe_batch, name, act_space)
     outputs = own_networks.part_outputs(official, obs_space)[part]

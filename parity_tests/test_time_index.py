@@ -17,7 +17,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from parity_tests import network_outputs, operating_point, time_patterns
+from parity_tests import network_outputs, operating_point, reduced_losses, time_patterns
 from reference_adapter import actor_critic, world_model_terms
 
 PROBES = {  # check: (piece, input, output, perturbation)
@@ -30,6 +30,9 @@ PROBES = {  # check: (piece, input, output, perturbation)
     "time_index/world_model/reward->rew": ("wm", "reward", "rew", "add"),
     "time_index/world_model/is_terminal->con": ("wm", "is_terminal", "con", "flip"),
 }
+# A loss declared reduced is read per element from its gradient with respect to its own
+# output: a term of (output[s], target[s]) moves its gradient at s whenever it moves itself.
+PER_ELEMENT = {"rew": "reward_logits", "con": "con_logit"}
 REWARD_STEP = 3.0
 TRAJECTORIES = 6
 PERTURB = {
@@ -70,8 +73,20 @@ def test_time_index(check, target, parity, preset_name, official_agent, shared_v
             official_agent, data)
     perturb = PERTURB[how]
     # a result without the output is "not provided" for this probe, as for the value checks
-    parity.piece(SimpleNamespace(**ours(inputs[part])), output, check, "BUG", description,
+    result = ours(inputs[part])
+    parity.piece(SimpleNamespace(**result), output, check, "BUG", description,
                  within=piece_name)
+    reduced = reduced_losses.kind(target, piece_name, output)
+    if reduced != "none":  # a loss declared reduced: per element through its gradient
+        flow = PER_ELEMENT[output]
+        grads = parity.piece(SimpleNamespace(**result), "grads", check, "BUG", description,
+                             within=piece_name)
+        parity.piece(SimpleNamespace(**grads), output, check, "BUG", description,
+                     within=piece_name)
+        description += f" (read from d {reduced}({output}) / d {flow}: declared reduced)"
+        ours, official = (
+            (lambda data, fn=fn: {output: fn(data)["grads"][output][flow]})
+            for fn in (ours, official))
     mine, reference, weak = time_patterns.resolved(
         time_patterns.pattern(ours, inputs[part], name, [output], perturb),
         time_patterns.pattern(official, inputs[part], name, [output], perturb))

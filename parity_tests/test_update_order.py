@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from parity_tests import own_networks, update_order, updates
+from parity_tests import declarations, own_networks, update_order, updates
 from reference_adapter import agent as agent_lib
 
 SEED = 0
@@ -78,7 +78,9 @@ def test_update_order(target, parity, preset_name, obs_space, act_space, officia
     spread = _spread(official_reported, official_computed)
     tolerance = max(update_order.TOLERANCE, 10 * spread)
 
-    start = own_networks.perturbed(own_params(obs_space, act_space, preset_name, SEED), SEED + 1)
+    params = own_params(obs_space, act_space, preset_name, SEED)
+    start = own_networks.perturbed(params, SEED + 1,
+                                   declarations.constant_params(target, params))
     results = own_updates(obs_space, act_space, preset_name, start, update_batches, SEED,
                           updates.TRAINED_STEPS)
     if not isinstance(results, list) or len(results) != UPDATES or not all(

@@ -21,6 +21,7 @@ from parity_tests import (
     compare,
     network_outputs,
     piece_results,
+    reduced_losses,
     settings_explained,
     stages,
     tolerances,
@@ -36,6 +37,7 @@ TERMS = {  # term: (tag, tolerance, description)
     "dyn": ("CRITDIFF", "elementwise", "dynamics KL (prior towards posterior) after free nats"),
     "rep": ("CRITDIFF", "elementwise", "representation KL after free nats"),
 }
+PIECE = "world_model_terms"
 TOLERANCE_OF = {term: tolerance for term, (_, tolerance, _) in TERMS.items()}
 FLOWS = {"image": "image_logits", "rew": "reward_logits", "con": "con_logit",
          "dyn": "prior_logits", "rep": "post_logits"}
@@ -60,7 +62,8 @@ def target_terms(target, preset_name, wm_inputs):
     shape = wm_inputs["reward"].shape
     return piece_results.checked(
         piece_results.guarded(piece, "world_model_terms")(preset_name, wm_inputs),
-        "world_model_terms", {term: (shape, "[B, T]") for term in TERMS})
+        "world_model_terms", reduced_losses.shapes(
+            target, PIECE, {term: (shape, "[B, T]") for term in TERMS}))
 
 
 @pytest.mark.parametrize("term", sorted(TERMS), ids=sorted(TERMS))
@@ -71,13 +74,16 @@ def test_world_model_term(term, target, parity, official_terms, target_terms, wm
     parity.piece(target, "world_model_terms", check, tag, description)
     ours = parity.piece(SimpleNamespace(**target_terms), term, check, tag, description,
                         within="world_model_terms")
-    parity.check(check, tag, description + ", per (B, T), from network outputs", ours,
-                 official_terms[term], tolerance,
-                 follows=lambda: _attribution(term, target, target_terms, official_terms,
-                                              wm_inputs, official_agent),
+    reduce = reduced_losses.reduced_stage(target, PIECE, term, official_terms[term])
+    parity.check(check, tag, reduced_losses.described(
+                     target, PIECE, term, description + ", per (B, T), from network outputs"),
+                 ours, reduce(official_terms[term]), tolerance,
+                 follows=reduced_losses.attribution(
+                     lambda: _attribution(term, target, target_terms, official_terms,
+                                          wm_inputs, official_agent), reduce),
                  setting=lambda: settings_explained.explain(
                      "world_model", term, ours, target, target_terms, official_terms, wm_inputs,
-                     official_agent.config, None, TOLERANCE_OF))
+                     official_agent.config, None, TOLERANCE_OF, reduce))
 
 
 def _attribution(term, target, target_terms, official_terms, wm_inputs, official_agent,
@@ -96,7 +102,8 @@ def test_world_model_term_gradient(term, output, target, parity, official_terms,
     check = (f"outputs/world_model/grad/{term}/{output}" if flows
              else f"gradient_flow/world_model/{term}/{output}")
     tag = TERMS[term][0] if flows else "BUG"
-    description = (f"d sum({term}) / d {output}" if flows else
+    reduced = reduced_losses.kind(target, PIECE, term)
+    description = (f"d {'sum' if reduced == 'none' else reduced}({term}) / d {output}" if flows else
                    f"no gradient from the {term} term into {output} (official stop-gradient "
                    f"or another head)")
     parity.piece(target, "world_model_terms", check, tag, description)
@@ -104,13 +111,16 @@ def test_world_model_term_gradient(term, output, target, parity, official_terms,
                          within="world_model_terms")
     of_term = parity.piece(SimpleNamespace(**grads), term, check, tag, description,
                            within="world_model_terms")
+    scale = reduced_losses.reduced_stage(target, PIECE, term, official_terms[term],
+                                         gradient=True)
     follows = None
     if flows:
-        def follows():
-            return _attribution(term, target, target_terms, official_terms, wm_inputs,
-                                official_agent, gradient=True)
+        follows = reduced_losses.attribution(
+            lambda: _attribution(term, target, target_terms, official_terms, wm_inputs,
+                                 official_agent, gradient=True), scale)
     parity.check(check, tag, description, of_term[output],
-                 official_terms["grads"][term][output], "logit-gradient", follows=follows)
+                 scale(official_terms["grads"][term][output]),
+                 "logit-gradient", follows=follows)
 
 
 @pytest.mark.parametrize("term", sorted(stages.WORLD_MODEL_FLOWS))

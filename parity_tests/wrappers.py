@@ -9,6 +9,9 @@
   `textbook_returns_inputs` is the whole shift for a lambda return
   (parity_tests/conventions.py, proved against the official `lambda_return` by
   tests/test_conventions.py).
+- Auto-reset layout: `to_auto_reset` turns an official batch into the rows an auto-reset loop
+  stores (no terminal observation; each transition's reward and flags on the row of the
+  observation it leaves), with the rows such a loop never has marked not valid.
 - Names: `NameMap` renames the official flat parameters to a target's own names, for networks
   that hold the official weights under other names, and checks that every official parameter
   is mapped or declared unused; `NameMap.to_official` maps results (gradients, new
@@ -83,6 +86,26 @@ def textbook_returns_inputs(last, term, rew, boot, disc: float, lam: float) -> d
     truncations included) and the `value` [B, T] to bootstrap from. conventions.py states
     the shift; this takes JAX arrays too."""
     return conventions.official_to_textbook(last, term, rew, boot, disc, lam)
+
+
+def to_auto_reset(batch: Mapping, obs_keys: Iterable[str], act_keys: Iterable[str]) -> dict:
+    """An official-layout batch {key: [B, T, ...]} -> the rows an auto-reset environment loop
+    stores (gymnax style: the step that ends an episode returns the next episode's first
+    observation, so the terminal observation is never stored), [B, T-1, ...]:
+    row t holds observation t and the action taken there (`obs_keys`, `act_keys`), the
+    transition's `reward`, `done` (the episode ended: official is_last[t+1]) and `terminal`
+    (is_terminal[t+1]), `is_first` (observation t starts an episode) and `valid`: False
+    where observation t is an official terminal observation (is_last[t]), a row such a loop
+    never has (its action is never taken; the next row starts the next episode). Drop or mask
+    the rows that are not valid the way your replay does."""
+    batch = dict(batch)
+    rows = {key: batch[key][:, :-1] for key in (*obs_keys, *act_keys)}
+    rows["reward"] = shift_to_textbook(batch["reward"])
+    rows["done"] = shift_to_textbook(batch["is_last"])
+    rows["terminal"] = shift_to_textbook(batch["is_terminal"])
+    rows["is_first"] = batch["is_first"][:, :-1]
+    rows["valid"] = ~batch["is_last"][:, :-1]
+    return rows
 
 
 # ---------------------------------------------------------------------------- names

@@ -153,7 +153,7 @@ def loss(agent: Agent, state: AgentState, params, data, key: jax.Array, sample: 
 
     if config.repval_loss:
         feat = out.feat if config.repval_grad else stop_gradient(out.feat)
-        boot = ac_outs["ret"][:, 0].reshape(batch, last)
+        boot = replay_bootstrap(ac_outs["ret"]).reshape(batch, last)
         replayed = [obs[k][:, -last:] for k in ("is_last", "is_terminal", "reward")]
         inp = rssm_lib.feat_to_tensor(jax.tree.map(lambda x: x[:, -last:], feat))
         value_heads = _heads(agent, params, inp, names=("val", "slowval"))
@@ -174,6 +174,13 @@ def imagination_terms(config: AgentConfig, imgact, heads, norms: Normalizers):
         contdisc=config.contdisc, horizon=config.horizon, **vars(config.imag_loss),
         retnorm_config=config.retnorm, valnorm_config=config.valnorm,
         advnorm_config=config.advnorm)
+
+
+def replay_bootstrap(imagined_ret: jax.Array) -> jax.Array:
+    """What the replay return bootstraps from, given the imagined returns [..., H] of the
+    imagination started from each replayed step: the first, the return of the replayed state
+    itself (official Agent.loss: `boot = ret[:, 0]`)."""
+    return imagined_ret[..., 0]
 
 
 def replay_terms(config: AgentConfig, replayed, boot, value_heads, valnorm):

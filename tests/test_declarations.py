@@ -78,7 +78,8 @@ def test_reduction_defaults_to_per_element():
 
 @pytest.mark.parametrize("reductions, message", [
     ({"lambda_return": "mean"}, "target.reductions names 'lambda_return': only twohot_loss, "
-                                "latent_kl_losses may be declared reduced"),
+                                "latent_kl_losses, imagination_loss, replay_loss, "
+                                "world_model_terms, own_losses may be declared reduced"),
     ({"twohot_loss": "avg"}, "target.reductions['twohot_loss'] is 'avg': one of 'none', "
                              "'mean', 'sum'"),
     (["twohot_loss"], "target.reductions must be a dict {piece: kind}, got list"),

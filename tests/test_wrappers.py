@@ -135,3 +135,24 @@ def test_values_missing_on_the_way_back_are_named():
     del ours["rssm/dynin0/kernel"]
     with pytest.raises(wrappers.NameMapError, match="^target values lack rssm/dynin0/kernel$"):
         HAIKU.to_official(ours, layout)
+
+
+def test_auto_reset_rows_carry_each_transition_and_mark_terminal_observations():
+    from parity_tests.wrappers import to_auto_reset
+
+    # one trajectory: 0 1 2 | 3(first) 4: the episode ends at observation 2 (is_last,
+    # terminal), a reward arrives with each observation
+    batch = {"image": np.arange(5)[None], "action": 10 + np.arange(5)[None],
+             "reward": np.array([[0.0, 1.0, 2.0, 0.0, 4.0]]),
+             "is_first": np.array([[True, False, False, True, False]]),
+             "is_last": np.array([[False, False, True, False, False]]),
+             "is_terminal": np.array([[False, False, True, False, False]])}
+    rows = to_auto_reset(batch, ["image"], ["action"])
+    assert rows["image"].tolist() == [[0, 1, 2, 3]] and rows["action"].tolist() == [[10, 11,
+                                                                                       12, 13]]
+    assert rows["reward"].tolist() == [[1.0, 2.0, 0.0, 4.0]]  # of the transition leaving t
+    assert rows["done"].tolist() == [[False, True, False, False]]
+    assert rows["terminal"].tolist() == [[False, True, False, False]]
+    assert rows["is_first"].tolist() == [[True, False, False, True]]
+    # observation 2 is the terminal one an auto-reset loop never stores
+    assert rows["valid"].tolist() == [[True, True, False, True]]

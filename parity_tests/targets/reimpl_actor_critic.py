@@ -91,8 +91,9 @@ def _repl(config, inputs):
         repl = dataclasses.replace(config.repl_loss, **overrides)
         replayed = [inputs[k] for k in ("is_last", "is_terminal", "reward")]
         heads = {"val": value, "slowval": twohot(inputs["slowvalue_logits"])}
+        boot = agent.replay_bootstrap(inputs["imagined_ret"])  # the agent's own choice
         return agent.replay_terms(dataclasses.replace(config, repl_loss=repl), replayed,
-                                  inputs["boot"], heads, normalize.init())
+                                  boot, heads, normalize.init())
 
     terms, _, outs, _ = call(value)
     weight = call(Probe(value, loss=1.0), slowreg=0.0)[0]["repval"]
