@@ -22,6 +22,13 @@ def kind(target, piece: str, key: str) -> str:
     return declarations.key_reduction(target, piece, key)
 
 
+def gradient_of(target, piece: str, key: str) -> str:
+    """What the target's gradients of `key` are of: "sum" (per-element losses) or the declared
+    reduction, for the check's description (`d mean(rew) / d reward_logits`)."""
+    reduced = kind(target, piece, key)
+    return "sum" if reduced == "none" else reduced
+
+
 def shapes(target, piece: str, expected: Mapping[str, tuple[tuple[int, ...], str]]) -> dict:
     """The shapes `piece_results.checked` asks for: () for a reduced loss key."""
     out = {}

@@ -183,8 +183,8 @@ def test_actor_critic_gradient(part, loss, output, target, parity, official_resu
     check = (f"outputs/{part}/grad/{loss}/{output}" if flows
              else f"gradient_flow/{part}/{loss}/{output}")
     tag = "CRITDIFF" if flows else "BUG"
-    reduced = reduced_losses.kind(target, PIECES[part], loss)
-    description = (f"d {'sum' if reduced == 'none' else reduced}({loss}) / d {output}" if flows else
+    summed = reduced_losses.gradient_of(target, PIECES[part], loss)
+    description = (f"d {summed}({loss}) / d {output}" if flows else
                    f"no gradient from the {loss} loss into {output} (official stop-gradient)")
     parity.piece(target, PIECES[part], check, tag, description)
     grads = parity.piece(SimpleNamespace(**target_results(part)), "grads", check, tag,

@@ -102,8 +102,8 @@ def test_world_model_term_gradient(term, output, target, parity, official_terms,
     check = (f"outputs/world_model/grad/{term}/{output}" if flows
              else f"gradient_flow/world_model/{term}/{output}")
     tag = TERMS[term][0] if flows else "BUG"
-    reduced = reduced_losses.kind(target, PIECE, term)
-    description = (f"d {'sum' if reduced == 'none' else reduced}({term}) / d {output}" if flows else
+    summed = reduced_losses.gradient_of(target, PIECE, term)
+    description = (f"d {summed}({term}) / d {output}" if flows else
                    f"no gradient from the {term} term into {output} (official stop-gradient "
                    f"or another head)")
     parity.piece(target, "world_model_terms", check, tag, description)

@@ -6,12 +6,9 @@ suite, on the reimpl's own networks."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from target_runs import run_against
+
 REASON = "our algorithm trains the critic on imagined returns only"
 TARGET = f'''
 from types import SimpleNamespace
@@ -43,18 +40,10 @@ CHECKS = ["parity_tests/test_actor_critic_outputs.py::test_actor_critic_quantity
 
 
 def _run(tmp_path, factory, checks=tuple(CHECKS)):
-    findings = tmp_path / f"{factory}.json"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", *checks, "--target", f"no_repval:{factory}",
-         "-p", "no:cacheprovider", "-q", "--findings-json", str(findings)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-    rows = json.loads(findings.read_text()) if findings.exists() else []
-    return run, {row["check"]: row for row in rows}
+    return run_against(tmp_path, "no_repval", TARGET, factory, checks)
 
 
 def test_declared_absent_terms_are_findings_with_their_reason(tmp_path):
-    (tmp_path / "no_repval.py").write_text(TARGET)
     run, rows = _run(tmp_path, "make_target")
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
     assert "4 passed" in run.stdout and "skipped" not in run.stdout

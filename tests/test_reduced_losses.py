@@ -7,13 +7,8 @@ caught as a pure rescaling. The real suite, against the reimpl."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
+from target_runs import run_against
 
-ROOT = Path(__file__).resolve().parents[1]
 TARGET = '''
 from types import SimpleNamespace
 
@@ -59,18 +54,10 @@ FILES = ["parity_tests/test_world_model_outputs.py", "parity_tests/test_actor_cr
 
 
 def _run(tmp_path, factory, checks):
-    findings = tmp_path / f"{factory}.json"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", *checks, "--target", f"batch_means:{factory}",
-         "-p", "no:cacheprovider", "-q", "--findings-json", str(findings)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1500)
-    rows = json.loads(findings.read_text()) if findings.exists() else []
-    return run, {row["check"]: row for row in rows}
+    return run_against(tmp_path, "batch_means", TARGET, factory, checks, timeout=1500)
 
 
 def test_batch_mean_losses_agree_where_the_code_matches_the_official(tmp_path):
-    (tmp_path / "batch_means.py").write_text(TARGET)
     run, rows = _run(tmp_path, "make_target", FILES)
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
     statuses = {check: row["status"] for check, row in rows.items()}
@@ -84,7 +71,6 @@ def test_batch_mean_losses_agree_where_the_code_matches_the_official(tmp_path):
 
 
 def test_a_sum_declared_as_a_mean_is_a_pure_rescaling(tmp_path):
-    (tmp_path / "batch_means.py").write_text(TARGET)
     run, rows = _run(tmp_path, "sums_declared_as_means", FILES[:1])
     row = rows["outputs/world_model/rew"]
     assert row["status"] == "differs" and row["form"].startswith("scale-only x"), row
