@@ -201,15 +201,24 @@ class Recorder:
         return self._settle(check, tag, description, tolerance, comparison)
 
     def verdict(self, check: str, tag: str, description: str, agrees: bool, detail: str,
-                measured: str = "", margin: float | None = None, form: str = "") -> Record:
+                measured: str = "", margin: float | None = None, form: str = "",
+                follows: tuple[str, ...] = ()) -> Record:
         """Record a check decided by a property rather than an elementwise comparison:
         `detail` says what failed, `measured` what was measured when it holds (for the report),
         `margin` the measured quantity over its bound where the property has one (NaN: none),
-        `form` the difference's form where the property measured one (difference_form.py)."""
+        `form` the difference's form where the property measured one (difference_form.py).
+        `follows`: the earlier checks that differ and whose difference this property's failure
+        is a consequence of (a probe of losses computed from the states an earlier probe found
+        departing): the record is "follows", naming them, and fails nothing."""
         comparison = compare_lib.Comparison(agrees, 0.0, 0.0, measured if agrees else "",
                                             () if agrees else (detail,),
                                             float("nan") if margin is None else margin,
                                             "" if agrees else form)
+        if not agrees and follows:
+            record = Record(check, tag, description, "property", "follows", comparison,
+                            self.registry.get(check), tuple(follows))
+            self._add(record)
+            return record
         return self._settle(check, tag, description, "property", comparison)
 
     def piece(self, target, name: str, check: str, tag: str, description: str,

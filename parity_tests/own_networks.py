@@ -29,8 +29,8 @@ PARTS = {"world_model": ("dyn", "rep", "rew", "con"), "imagination": ("value",),
 RECEIVES = 1e-6
 
 
-def perturbed(params, seed: int, constant: tuple[str, ...] = ()):
-    """`params` (any pytree) with N(0, NOISE^2) added to every float leaf but those whose
+def perturbed(params, seed: int, constant: tuple[str, ...] = (), noise: float = NOISE):
+    """`params` (any pytree) with N(0, noise^2) added to every float leaf but those whose
     `jax.tree_util.keystr` path a regex of `constant` finds (constants kept as variables)."""
     rng = np.random.default_rng(seed)
 
@@ -40,7 +40,7 @@ def perturbed(params, seed: int, constant: tuple[str, ...] = ()):
         if not np.issubdtype(leaf.dtype, np.floating) or any(
                 re.search(pattern, name) for pattern in constant):
             return leaf
-        return (leaf + NOISE * rng.standard_normal(leaf.shape)).astype(leaf.dtype)
+        return (leaf + noise * rng.standard_normal(leaf.shape)).astype(leaf.dtype)
 
     return jax.tree_util.tree_map_with_path(move, params)
 

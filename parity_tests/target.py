@@ -9,7 +9,8 @@ are in the OFFICIAL conventions (reward[t] arrives with observation t; is_first,
 is_terminal as in the official replay), so a wrapper for a textbook-indexed implementation does
 the shift and the checks prove it right or wrong; a piece a target does not provide is reported
 as "not provided" in PARITY.md, never as passed. The worked example is
-parity_tests/examples/toy_target.py.
+parity_tests/examples/toy_target.py; a PyTorch one, parity_tests/examples/torch_toy_target.py (a
+target in another framework declares it and is called through parity_tests/frameworks.py).
 """
 
 from __future__ import annotations
@@ -29,4 +30,7 @@ def load_target(spec: str) -> Any:
     factory = getattr(module, factory_name, None)
     if factory is None:
         raise ValueError(f"--target {spec!r}: module {module_name!r} has no {factory_name!r}")
-    return factory()
+    from parity_tests import frameworks
+    from parity_tests.pieces import PIECES
+
+    return frameworks.bridged(factory(), [piece.name for piece in PIECES])
