@@ -6,6 +6,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 REFERENCE := $(VENV)/.reference
+# torch for the PyTorch target tests (tests/test_torch_target.py); pip here resolves this pin to
+# the CPU build (torch 2.13.0+cpu). On a plain package index it is the CUDA build (several GB):
+# set TORCH='torch==2.13.0+cpu' with a CPU index configured, or TORCH= to leave torch out.
+TORCH ?= torch==2.13.0
+TORCH_STAMP := $(VENV)/.torch
 
 .PHONY: setup test test-slow float-environments mutants mutants-ci parity-report train bench clean
 
@@ -20,9 +25,13 @@ $(REFERENCE): $(STAMP)
 	$(BIN)/python -m reference_adapter.fetch
 	touch $(REFERENCE)
 
-setup: $(REFERENCE)
+$(TORCH_STAMP): $(STAMP)
+	$(if $(TORCH),$(BIN)/python -m pip install '$(TORCH)')
+	touch $(TORCH_STAMP)
 
-test: $(REFERENCE)
+setup: $(REFERENCE) $(TORCH_STAMP)
+
+test: $(REFERENCE) $(TORCH_STAMP)
 	$(BIN)/python -m pytest -m "not slow" --findings-json $(VENV)/findings.json
 
 test-slow: $(REFERENCE)

@@ -14,7 +14,7 @@ import numpy as np
 # The declarations the suite reads; tests/test_targets_doc.py keeps this equal to the
 # documented ones.
 NAMES = ("reductions", "follows_preset", "replay_sequence_start", "replay_capacity", "absent",
-         "constant_params")
+         "constant_params", "framework")  # framework: read by parity_tests/frameworks.py
 
 # Pieces whose real counterparts are usually batch means: the suite reduces the official
 # per-element values the same way before comparing. Building blocks reduce their whole result;

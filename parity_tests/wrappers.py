@@ -18,7 +18,9 @@
   parameters) back.
 
 Every function takes numpy arrays or JAX arrays (tracers included, so `jax.grad` of a wrapper
-differentiates through the conversion) and returns the same kind.
+differentiates through the conversion) and returns the same kind; `shift_to_textbook`,
+`textbook_returns_inputs` and `to_auto_reset` only slice and do arithmetic, so a PyTorch
+wrapper passes them tensors (parity_tests/examples/torch_toy_target.py).
 """
 
 from __future__ import annotations
