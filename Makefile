@@ -43,14 +43,17 @@ float-environments: $(REFERENCE)
 	$(BIN)/python -m parity_tests.float_environments $(ARGS)
 
 # Every mutant of the catalogue in both passes, PARITY.md's tables rewritten (about 80 min on
-# 2 cores); CI runs the sample (each sampled mutant once, every tag in each pass; 15 mutants).
-mutants: $(REFERENCE)
+# 2 cores; the torch pass about 20 min more); CI runs the sample (each sampled mutant once, every
+# tag in each JAX pass; 15 mutants, and 3 in torch).
+mutants: $(REFERENCE) $(TORCH_STAMP)
 	$(BIN)/python -m parity_tests.mutants --select --write PARITY.md
 	$(BIN)/python -m parity_tests.mutants --architecture-free --select --write PARITY.md
+	$(BIN)/python -m parity_tests.mutants --torch --write PARITY.md
 
-mutants-ci: $(REFERENCE)
+mutants-ci: $(REFERENCE) $(TORCH_STAMP)
 	$(BIN)/python -m parity_tests.mutants --select --ci-sample
 	$(BIN)/python -m parity_tests.mutants --architecture-free --select --ci-sample
+	$(BIN)/python -m parity_tests.mutants --torch --ci-sample
 
 parity-report: $(REFERENCE)
 	$(BIN)/python -m pytest parity_tests -m "not slow or power" --parity-report PARITY.md

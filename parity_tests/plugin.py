@@ -37,11 +37,13 @@ def _target_spec(config) -> str:
 
 def _plant(name: str) -> None:
     from parity_tests.mutants.catalogue import MUTANTS
+    from parity_tests.mutants.torch_catalogue import TORCH_MUTANTS
 
-    if name not in MUTANTS:
+    catalogue = {**MUTANTS, **TORCH_MUTANTS}
+    if name not in catalogue:
         raise pytest.UsageError(f"--mutant {name!r} is not in the catalogue; one of "
-                                f"{', '.join(MUTANTS)} (python -m parity_tests.mutants --help)")
-    MUTANTS[name].plant(setattr)
+                                f"{', '.join(catalogue)} (python -m parity_tests.mutants --help)")
+    catalogue[name].plant(setattr)
 
 
 def _load_target(spec: str):

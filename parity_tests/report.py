@@ -229,8 +229,9 @@ def render(records: list[Record], registry: dict[str, Known], target: str,
 # The mutant table is produced by `python -m parity_tests.mutants --write PARITY.md`, a
 # different run: regenerating the findings keeps it.
 # The sections `python -m parity_tests.mutants` writes: the catalogue against the reimpl
-# target, and the architecture-free mutants against the reimpl through those pieces alone.
-MUTANT_SECTIONS = ("mutants", "mutants-architecture-free")
+# target, the architecture-free mutants against the reimpl through those pieces alone, and the
+# torch catalogue against the PyTorch toy.
+MUTANT_SECTIONS = ("mutants", "mutants-architecture-free", "mutants-torch")
 
 
 def markers(name: str) -> tuple[str, str]:

@@ -157,3 +157,26 @@ def test_the_torch_toy_gets_the_jax_toys_findings_and_its_own(tmp_path):
             "time_index/observe/action->world_model"]
     assert all(status[c] == "agree" for c in status if c.startswith("gradient_flow/"))
     assert sum(s == "agree" for s in status.values()) >= 60
+
+
+def test_each_torch_mutant_is_a_catalogue_mistake_planted_in_the_torch_toy():
+    """The torch catalogue's mistakes are the JAX catalogue's architecture-free ones, with
+    their tags, and each replaces an existing attribute of the torch toy (a rename there must
+    break the mutant loudly, not make it a silent no-op)."""
+    from parity_tests.examples import torch_toy_agent, torch_toy_target
+    from parity_tests.mutants.catalogue import MUTANTS
+    from parity_tests.mutants.torch_catalogue import PREFIX, TORCH_MUTANTS
+
+    for name, mutant in TORCH_MUTANTS.items():
+        counterpart = MUTANTS[name.removeprefix(PREFIX)]
+        assert (mutant.tag, counterpart.architecture_free) == (counterpart.tag, True), name
+        replaced = []
+
+        def patch(owner, attribute, value):
+            assert owner in (torch_toy_agent, torch_toy_target), (name, owner)
+            assert getattr(owner, attribute) is not value
+            replaced.append(attribute)
+
+        mutant.plant(patch)
+        assert replaced, name
+    assert {m.tag for m in TORCH_MUTANTS.values() if m.ci_sample} >= {"BUG", "CRITDIFF", "DIFF"}

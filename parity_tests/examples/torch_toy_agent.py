@@ -139,9 +139,9 @@ def actor_critic_losses(policy_logits, actions, rewards, continues, value_logits
     """Imagined states 0..H (policy_logits [N, H+1, A], actions, continues, value and slow
     value logits [N, H+1, ...]), rewards [N, H] of the action taken in state t. Returns the
     per-step losses and what they are made of [N, H], and the updated normaliser."""
-    values = twohot_pred(value_logits)  # [N, H+1]
-    weight = torch.cumprod(continues, 1)[:, :-1]  # probability the trajectory is still alive
-    returns = lambda_return(rewards, values, continues[:, 1:], config.lam)
+    values = critic_values(value_logits, slow_logits)  # [N, H+1]
+    weight = trajectory_weight(continues)
+    returns = lambda_return(rewards, values, imagination_discounts(continues), config.lam)
     normaliser = normaliser_update(normaliser, returns, config)
     advantage = (returns - values[:, :-1]) / normaliser_scale(normaliser, config)
     log_prob = policy_log_prob(policy_logits[:, :-1], actions[:, :-1], config.policy_unimix)
@@ -152,6 +152,22 @@ def actor_critic_losses(policy_logits, actions, rewards, continues, value_logits
     losses = {"policy": policy, "value": value, "ret": returns, "weight": weight,
               "adv": advantage}
     return losses, normaliser
+
+
+def critic_values(value_logits, slow_logits):
+    """The values the returns bootstrap from and the advantages subtract: the online critic's."""
+    return twohot_pred(value_logits)
+
+
+def imagination_discounts(continues):
+    """[N, H]: each imagined step's discount, its successor's continuation (contdisc: the
+    continuation target already holds the horizon's 1 - 1/horizon)."""
+    return continues[:, 1:]
+
+
+def trajectory_weight(continues):
+    """[N, H]: the probability that imagined state t is still in the episode."""
+    return torch.cumprod(continues, 1)[:, :-1]
 
 
 def replay_value_loss(rewards, dones, ends, valid, boot, value_logits, slow_logits, config):
@@ -170,13 +186,17 @@ def _value_loss(value_logits, returns, slow_logits, config):
             + config.slowreg * twohot_loss(value_logits, slow_values.detach()))
 
 
+def image_mean(image_logits):
+    return torch.sigmoid(image_logits)
+
+
 def world_model_losses(image_logits, images, reward_logits, previous_rewards, con_logit,
                        terminal, post_logits, prior_logits, config):
     """Per state t [B, T]: the reward head reads state t, so it predicts the reward of the
     action that led to it (`previous_rewards[t]`, textbook rewards[t-1]); the continuation
     head predicts that state t is not terminal."""
     pixels = images.to(torch.float32) / 255
-    image = ((torch.sigmoid(image_logits) - pixels) ** 2).sum((-3, -2, -1))
+    image = ((image_mean(image_logits) - pixels) ** 2).sum((-3, -2, -1))
     target = (1 - terminal.to(torch.float32)) * (1 - 1 / config.horizon)
     con = -(target * F.logsigmoid(con_logit) + (1 - target) * F.logsigmoid(-con_logit))
     kl = latent_kl_losses(post_logits, prior_logits, config.latent_unimix, config.free_nats)

@@ -20,6 +20,11 @@ the official weights), baseline included, with the whole suite (every check such
 take; the weight-level ones are "not provided"), and writes its own table: each must be caught,
 with its tag, by checks any implementation can run.
 
+`--torch` runs the same kind of mistakes written in torch and planted in the PyTorch toy's loss
+code and call sites (parity_tests/mutants/torch_catalogue.py) against the torch toy target and
+its registry (parity_tests/examples/torch_toy_*), on the checks such a target provides, and
+writes its own table: each must be caught with the tag its JAX counterpart earns.
+
 `--ci-sample` runs the catalogue's CI sample instead (`Mutant.ci_sample`: a mutant of every
 tag in each pass, each sampled one in one pass only, its architecture-free one if it is marked
 so): what CI can afford on two cores (`make mutants-ci`); `make mutants` runs everything.
@@ -48,6 +53,7 @@ from pathlib import Path
 from parity_tests import compile_cache, findings, report
 from parity_tests.mutants import calls
 from parity_tests.mutants.catalogue import MUTANTS
+from parity_tests.mutants.torch_catalogue import TORCH_MUTANTS
 from parity_tests.mutants.diagnosis import CAUGHT, Diagnosis, baseline_problems, judge
 from parity_tests.target import DEFAULT_TARGET
 from reimpl import cli
@@ -57,6 +63,13 @@ IGNORED = ("parity_tests/test_adapter.py", "parity_tests/test_power.py")
 SHOWN_CHECKS = 4
 ARCHITECTURE_FREE_TARGET = "parity_tests.targets.reimpl_outputs_target:make_target"
 CALLS = "calls.json"  # the baseline's recording, for --select
+TORCH_TARGET = "parity_tests.examples.torch_toy_target:make_target"
+TORCH_REGISTRY = Path(__file__).resolve().parents[1] / "examples" / "torch_toy_registry.toml"
+# The checks a target with the torch toy's pieces can take (the others are "not provided").
+TORCH_CHECKS = ("--registry", str(TORCH_REGISTRY), "-k",
+                "(returns or twohot or latents or outputs or time_index or structure) "
+                "and not adapter")
+CATALOGUE = {**MUTANTS, **TORCH_MUTANTS}
 
 
 def _environment() -> dict[str, str]:
@@ -96,7 +109,7 @@ def _listed(checks: list[str], at_least: int = 0) -> str:
 
 
 def _row(name: str, verdict: str, diagnosis: Diagnosis) -> tuple[str, ...]:
-    mutant = MUTANTS[name]
+    mutant = CATALOGUE[name]
     deciding = list(diagnosis.deciding)
     caught = deciding + [c for c in diagnosis.caught_by if c not in deciding]
     cells = [_listed(caught, len(deciding))] if caught else []
@@ -129,6 +142,12 @@ HEADINGS = {
         "(`python -m parity_tests.mutants --architecture-free`, run by `make mutants`: target "
         f"`{ARCHITECTURE_FREE_TARGET}`, every piece except those that load the official "
         "weights)"),
+    "mutants-torch": (
+        "Mutants caught in a PyTorch target",
+        "The same mistakes written in torch and planted in the PyTorch toy's loss code and "
+        "call sites (`python -m parity_tests.mutants --torch`, run by `make mutants`: target "
+        f"`{TORCH_TARGET}` with its registry, catalogue in "
+        "`parity_tests/mutants/torch_catalogue.py`)"),
 }
 
 
@@ -143,25 +162,30 @@ def splice(path: Path, table: str, name: str = "mutants") -> None:
                                         name))
 
 
-def selected(only: str, architecture_free: bool, ci_sample: bool = False) -> list[str]:
+def selected(only: str, architecture_free: bool, ci_sample: bool = False,
+             torch: bool = False) -> list[str]:
     """The mutants to run: those named in `only` (comma-separated), else the whole catalogue,
     or with `architecture_free` the mutants marked so (without it, all but those with an
     architecture of their own, which cannot take the official weights); with `ci_sample` only
-    the sampled ones, each in one pass (the architecture-free one where it is marked so)."""
+    the sampled ones, each in one pass (the architecture-free one where it is marked so);
+    with `torch` the torch catalogue's."""
     named = [n for n in only.split(",") if n]
     if named:
         return named
+    if torch:
+        return [name for name, m in TORCH_MUTANTS.items() if m.ci_sample or not ci_sample]
     return [name for name, m in MUTANTS.items()
             if (m.architecture_free if architecture_free else not m.own_architecture)
             and (not ci_sample or (m.ci_sample and m.architecture_free == architecture_free))]
 
 
-def _baseline(workdir: Path, timeout: float, target: str, record: bool) -> int:
+def _baseline(workdir: Path, timeout: float, target: str, record: bool,
+              extra: tuple[str, ...] = ()) -> int:
     """Run the unmutated suite (recording which checks call what, if `record`); 0 when it is
     green, else 2 after saying why."""
     began = time.perf_counter()
     run = run_suite(None, workdir, timeout, target,
-                    extra=("--record-calls", str(workdir / CALLS)) if record else ())
+                    extra=extra + (("--record-calls", str(workdir / CALLS)) if record else ()))
     problems = baseline_problems(run.records, run.exit_code)
     print(f"[baseline] unmutated suite: {'red' if problems else 'green'} "
           f"({time.perf_counter() - began:.0f} s)", flush=True)
@@ -173,12 +197,12 @@ def _baseline(workdir: Path, timeout: float, target: str, record: bool) -> int:
 
 
 def _run_mutant(name: str, workdir: Path, timeout: float, target: str,
-                record: dict | None) -> SuiteRun:
+                record: dict | None, extra: tuple[str, ...] = ()) -> SuiteRun:
     """The suite against one mutant: every check, or with a recording the checks that can see
     it; none can: it survived, with nothing run."""
     checks = None if record is None else calls.selected(record, calls.planted(MUTANTS[name].plant))
     if checks is None:
-        return run_suite(name, workdir, timeout, target)
+        return run_suite(name, workdir, timeout, target, extra=extra)
     if not checks:
         return SuiteRun([], 0, "no check calls what this mutant replaces")
     listed = workdir / f"{name}.checks"
@@ -196,6 +220,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--architecture-free", action="store_true",
                         help="run against the reimpl through the architecture-free pieces "
                              f"alone ({ARCHITECTURE_FREE_TARGET}) and write that table")
+    parser.add_argument("--torch", action="store_true",
+                        help="the mistakes of parity_tests/mutants/torch_catalogue.py against "
+                             f"the PyTorch toy ({TORCH_TARGET}, its registry) and that table; "
+                             "needs torch")
     parser.add_argument("--ci-sample", action="store_true",
                         help="only the catalogue's CI sample (Mutant.ci_sample), each sampled "
                              "mutant in one pass: its architecture-free one if it is marked so")
@@ -212,25 +240,37 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.jobs < 1 or args.timeout <= 0:
         parser.error("--jobs must be at least 1 and --timeout positive")
-    target = ARCHITECTURE_FREE_TARGET if args.architecture_free else DEFAULT_TARGET
-    section = report.MUTANT_SECTIONS[1] if args.architecture_free else report.MUTANT_SECTIONS[0]
+    if args.torch and (args.architecture_free or args.select):
+        parser.error("--torch is its own pass on the torch toy's checks: give it without "
+                     "--architecture-free and --select")
+    if args.torch:
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            parser.error("--torch needs torch: make setup installs it (Makefile TORCH)")
+    target = (TORCH_TARGET if args.torch else ARCHITECTURE_FREE_TARGET if args.architecture_free
+              else DEFAULT_TARGET)
+    section = report.MUTANT_SECTIONS[2 if args.torch else 1 if args.architecture_free else 0]
+    extra = TORCH_CHECKS if args.torch else ()
     if args.ci_sample and args.only:
         parser.error("--ci-sample and --only choose the mutants two ways: give one of them")
-    names = selected(args.only, args.architecture_free, args.ci_sample)
-    unknown = sorted(set(names) - set(MUTANTS))
+    names = selected(args.only, args.architecture_free, args.ci_sample, args.torch)
+    catalogue = TORCH_MUTANTS if args.torch else MUTANTS
+    unknown = sorted(set(names) - set(catalogue))
     if unknown:
-        parser.error(f"unknown mutants {unknown}; the catalogue has {', '.join(MUTANTS)}")
+        parser.error(f"unknown mutants {unknown}; the catalogue has {', '.join(catalogue)}")
     registered = frozenset(check for check, known in findings.load_registry(
-        findings.DEFAULT_REGISTRY).items() if known.tag != "FIXED")
+        TORCH_REGISTRY if args.torch else findings.DEFAULT_REGISTRY).items()
+        if known.tag != "FIXED")
     failures = 0
     with tempfile.TemporaryDirectory() as workdir:
-        if _baseline(Path(workdir), args.timeout, target, args.select):
+        if _baseline(Path(workdir), args.timeout, target, args.select, extra):
             return 2
         record = json.loads((Path(workdir) / CALLS).read_text()) if args.select else None
 
         def timed(name):
             began = time.perf_counter()
-            return (_run_mutant(name, Path(workdir), args.timeout, target, record),
+            return (_run_mutant(name, Path(workdir), args.timeout, target, record, extra),
                     time.perf_counter() - began)
 
         by_name = {}
@@ -239,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
             for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
                 name = futures[future]
                 run, seconds = future.result()
-                verdict, diagnosis = judge(run.records, run.exit_code, MUTANTS[name].tag,
+                verdict, diagnosis = judge(run.records, run.exit_code, catalogue[name].tag,
                                            registered)
                 by_name[name] = _row(name, verdict, diagnosis)
                 failures += verdict != CAUGHT
