@@ -13,7 +13,7 @@ from .pieces import PIECES
 # What a target may carry besides its pieces: its label in the report and the declarations
 # (parity_tests/declarations.py NAMES; not imported here, which would import JAX).
 OTHER = ("name", "reductions", "follows_preset", "replay_sequence_start", "replay_capacity",
-         "absent", "constant_params")
+         "absent", "constant_params", "framework")
 
 
 def listing(target) -> tuple[list[str], list[str]]:

@@ -88,3 +88,10 @@ def test_a_bad_reduction_names_the_offender(reductions, message):
     with pytest.raises((ValueError, TypeError)) as error:
         declarations.reduction(SimpleNamespace(reductions=reductions), "twohot_loss")
     assert str(error.value).startswith(message)
+
+
+def test_the_pieces_listing_knows_every_declaration():
+    """`python -m parity_tests pieces` must not call a declaration an unknown attribute."""
+    from parity_tests import provided
+
+    assert set(provided.OTHER) == {"name", *declarations.NAMES}

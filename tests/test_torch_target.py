@@ -74,6 +74,10 @@ def test_keys_become_integer_seeds_per_key_under_vmap():
     assert len({tuple(d.ravel()) for d in draws}) == 4  # one seed per key
     again = target.latent_sample(logits, 0.01, keys[2])
     np.testing.assert_array_equal(again, draws[2])  # the same key, the same seed
+    received = []
+    policy = _bridged(uniform_policy_samples=lambda *args: received.append(args[-1]) or {})
+    policy.uniform_policy_samples(None, None, "parity", {}, keys)
+    assert received == [seen[1:5]]  # a key array [N]: its N seeds (seen[0]: the shape probe)
 
 
 def test_own_losses_differentiate_the_modules_parameters():
