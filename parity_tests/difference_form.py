@@ -10,7 +10,8 @@ official values:
 - affine: o = a r + b.
 The first fit whose residual is at most RESIDUAL names the form ("scale-only x0.031", "offset
 +0.5", "affine x2 -1"); a scale of -1 is "sign-flipped", an affine fit of scale 0 "constant 1"
-(a loss clipped at free nats everywhere). Otherwise the difference changes the
+(a loss clipped at free nats everywhere), and a target's quantity of zeros "zero" (its gradient
+clipped everywhere). Otherwise the difference changes the
 quantity's shape: "changed", with the cosine between the two and the ratio of their norms
 (for a gradient, how far its direction turned and how much its size moved).
 
@@ -48,6 +49,8 @@ def form(ours, ref) -> str:
     norm_r, norm_o = np.linalg.norm(r), np.linalg.norm(o)
     if o.size == 0 or norm_r == 0 or np.array_equal(o, r):
         return "" if norm_r or norm_o == 0 else "the official quantity is zero"
+    if norm_o == 0:  # a gradient cut (a loss clipped everywhere, a missing term)
+        return "zero: the target's quantity is 0 everywhere"
     scale = float(o @ r / (r @ r))
     offset = float(np.mean(o - r))
     design = np.stack([r, np.ones_like(r)], axis=1)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import platform
-from collections import defaultdict
+import re
+from collections import Counter, defaultdict
 from datetime import date
 from importlib import metadata
 
@@ -122,11 +123,38 @@ def _first_causes(records: list[Record]) -> list[str]:
              "arithmetic of its stage, applied to the target's own earlier quantities, gives the "
              "target's value: `parity_tests/stages.py`) is listed under the difference it follows "
              "from, where that departure enters. A first cause is registered and tagged; what "
-             "follows from it needs neither.", "",
-             "| first cause | checks that follow from it |", "|---|---|"]
-    lines += [f"| {label(root)} | {', '.join(f'`{c}`' for c in followers)} |"
+             "follows from it needs neither. The learning signal it moves: each head (network "
+             "output) whose training gradient from a loss differs with it, with the form of that "
+             "difference (`parity_tests/difference_form.py`: rescaled, or turned by its cosine and "
+             "resized by its norm ratio); * where other first causes move it too.", "",
+             "| first cause | checks that follow from it | learning signal it moves |",
+             "|---|---|---|"]
+    shared = {c for c, n in Counter(c for f in groups.values() for c in f).items() if n > 1}
+    lines += [f"| {label(root)} | {', '.join(f'`{c}`' for c in followers)} | "
+              f"{_signal(by_check, [root, *followers], shared)} |"
               for root, followers in sorted(groups.items())]
     return lines
+
+
+# A loss's gradient into one network output: outputs/<part>/grad/<loss>/<output> where the
+# official trains the output with the loss, gradient_flow/<part>/<loss>/<output> where not.
+_GRADIENT = re.compile(r"^(?:outputs/(\w+)/grad|gradient_flow/(\w+))/(\w+)/(\w+)$")
+_PARTS = {"imag": "imagination", "repl": "replay", "world_model": "world model"}
+
+
+def _signal(by_check: dict, checks: list[str], shared: set[str]) -> str:
+    """The heads whose training gradient the checks move: "`policy_logits` (imagination
+    policy): changed: cosine 0.98, norm x1.01", or "-"."""
+    moved = []
+    for check in checks:
+        match, record = _GRADIENT.match(check), by_check.get(check)
+        if not match or record is None or record.comparison is None or record.comparison.ok:
+            continue
+        part, loss, output = match.group(1) or match.group(2), match.group(3), match.group(4)
+        form = record.comparison.form or "differs"
+        moved.append(f"`{output}` ({_PARTS.get(part, part)} {loss}){'*' if check in shared else ''}"
+                     f": {form}")
+    return "; ".join(moved) or "-"
 
 
 def _summary(records: list[Record]) -> str:

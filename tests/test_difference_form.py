@@ -40,4 +40,5 @@ def test_trees_are_one_quantity_and_nothing_to_fit_is_empty():
     assert form(REF, REF) == ""
     assert form(np.zeros(3), np.zeros(3)) == ""
     assert form(np.ones(3), np.zeros(3)) == "the official quantity is zero"
+    assert form(np.zeros(3), np.ones(3)) == "zero: the target's quantity is 0 everywhere"
     assert form(np.array([np.nan, 1.0]), np.array([np.nan, 1.0])) == ""

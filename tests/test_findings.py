@@ -160,3 +160,24 @@ def test_a_difference_an_earlier_one_explains_follows_it_and_fails_nothing():
     with pytest.raises(pytest.fail.Exception, match="unregistered finding a/none"):
         recorder.check("a/none", "BUG", "", ref * 3, ref, "elementwise",
                        follows=lambda: ((), ref * 3))
+
+
+def test_first_causes_name_the_learning_signal_they_move():
+    """Each first cause lists the heads whose loss gradient differs with it, with the form,
+    and marks a gradient other first causes move too."""
+    from parity_tests import report
+
+    recorder = Recorder(registry={}, target="test")
+    ref = np.linspace(1.0, 2.0, 6)
+    record = recorder.check("outputs/imag/grad/policy/policy_logits", "CRITDIFF", "", ref / 4,
+                            ref, "logit-gradient",
+                            follows=lambda: (("block/a", "block/b"), ref / 4))
+    assert record.status == "follows"
+    recorder.check("outputs/world_model/grad/rew/reward_logits", "DIFF", "", ref * 0, ref,
+                   "logit-gradient", follows=lambda: (("block/b",), ref * 0))
+    lines = {line.split(" | ")[0]: line for line in report._first_causes(recorder.records)
+             if line.startswith("| `block/")}
+    assert lines["| `block/a` (a building block the target provides)"].endswith(
+        "`policy_logits` (imagination policy)*: scale-only x0.25 |")
+    assert "`reward_logits` (world model rew): zero: the target's quantity is 0 everywhere" in (
+        lines["| `block/b` (a building block the target provides)"])
