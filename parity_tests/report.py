@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 import platform
-import re
 from collections import Counter, defaultdict
 from datetime import date
 from importlib import metadata
 
+from . import learning_signal
 from .findings import Known, Record
 from .tolerances import TOLERANCES
 
@@ -131,30 +131,18 @@ def _first_causes(records: list[Record]) -> list[str]:
              "|---|---|---|"]
     shared = {c for c, n in Counter(c for f in groups.values() for c in f).items() if n > 1}
     lines += [f"| {label(root)} | {', '.join(f'`{c}`' for c in followers)} | "
-              f"{_signal(by_check, [root, *followers], shared)} |"
+              f"{learning_signal.text(by_check, [root, *followers], shared)} |"
               for root, followers in sorted(groups.items())]
+    review = learning_signal.to_review(by_check, groups)
+    if review:
+        lines += ["", "### Tags to review", "",
+                  "A first cause whose tag and measured learning signal disagree: a [DIFF], "
+                  "[MINOR] or [CONFIG] (a change of form, not of what is learned) that turns a "
+                  f"head's gradient by more than {learning_signal.TURN:g} degrees, or a "
+                  "[CRITDIFF] or [BUG] among the output-level checks that moves no head's "
+                  "gradient beyond its tolerance. The tag stays as registered; read both.", ""]
+        lines += [f"- {line}" for line in review]
     return lines
-
-
-# A loss's gradient into one network output: outputs/<part>/grad/<loss>/<output> where the
-# official trains the output with the loss, gradient_flow/<part>/<loss>/<output> where not.
-_GRADIENT = re.compile(r"^(?:outputs/(\w+)/grad|gradient_flow/(\w+))/(\w+)/(\w+)$")
-_PARTS = {"imag": "imagination", "repl": "replay", "world_model": "world model"}
-
-
-def _signal(by_check: dict, checks: list[str], shared: set[str]) -> str:
-    """The heads whose training gradient the checks move: "`policy_logits` (imagination
-    policy): changed: cosine 0.98, norm x1.01", or "-"."""
-    moved = []
-    for check in checks:
-        match, record = _GRADIENT.match(check), by_check.get(check)
-        if not match or record is None or record.comparison is None or record.comparison.ok:
-            continue
-        part, loss, output = match.group(1) or match.group(2), match.group(3), match.group(4)
-        form = record.comparison.form or "differs"
-        moved.append(f"`{output}` ({_PARTS.get(part, part)} {loss}){'*' if check in shared else ''}"
-                     f": {form}")
-    return "; ".join(moved) or "-"
 
 
 def _summary(records: list[Record]) -> str:

@@ -1,7 +1,8 @@
 """The short table every pytest run of the suite ends with: how many checks ran, how many agree,
 differ as registered, differ unregistered, follow from another difference (stages.py), no
 longer reproduce a registered difference, or were not provided, by tag; then each unregistered
-finding on one line with its worst element and size. The full account is PARITY.md
+finding on one line with its worst element and size, and each first cause whose tag its
+measured learning signal contradicts (learning_signal.py). The full account is PARITY.md
 (--parity-report) and the findings JSON."""
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import math
 from collections import Counter
 
+from . import learning_signal
 from .findings import TAGS, Record
+from .report import first_causes
 
 COLUMNS = (("agree", "agree"), ("known", "differ (registered)"),
            ("differs", "differ (unregistered)"), ("follows", "follow"),
@@ -60,4 +63,9 @@ def render(records: list[Record]) -> list[str]:
     if unregistered:
         lines.append("unregistered findings (each fails the run):")
         lines += [f"  [{r.tag}] {r.check}: {_size(r)}" for r in unregistered]
+    review = learning_signal.to_review({r.check: r for r in records},
+                                       first_causes(records))
+    if review:
+        lines.append("tags to review (the tag and the measured learning signal disagree):")
+        lines += [f"  {line}" for line in review]
     return lines

@@ -181,3 +181,27 @@ def test_first_causes_name_the_learning_signal_they_move():
         "`policy_logits` (imagination policy)*: scale-only x0.25 |")
     assert "`reward_logits` (world model rew): zero: the target's quantity is 0 everywhere" in (
         lines["| `block/b` (a building block the target provides)"])
+
+
+def test_a_tag_its_measured_signal_contradicts_is_listed_for_review():
+    """A change of form ([DIFF]) that turns a head's gradient by more than 30 degrees is listed
+    under "Tags to review"; one that only rescales it is not."""
+    from parity_tests import report
+    from parity_tests.findings import Known
+
+    recorder = Recorder(registry={"block/a/x": Known("block/a/x", "DIFF", "its own bins"),
+                                  "block/b/x": Known("block/b/x", "DIFF", "a mean")},
+                        target="test")
+    ref = np.linspace(1.0, 2.0, 6)
+    for block in ("a", "b"):
+        recorder.check(f"block/{block}/x", "CRITDIFF", "", ref * 2, ref, "elementwise")
+    turned = np.array([1.0, -1.0] * 3)  # cosine with ref: -0.08
+    recorder.check("outputs/imag/grad/value/value_logits", "CRITDIFF", "", turned, ref,
+                   "logit-gradient", follows=lambda: (("block/a",), turned))
+    recorder.check("outputs/repl/grad/repval/value_logits", "CRITDIFF", "", ref / 2, ref,
+                   "logit-gradient", follows=lambda: (("block/b",), ref / 2))
+    lines = report._first_causes(recorder.records)
+    review = lines[lines.index("### Tags to review"):]
+    assert any(line.startswith("- `block/a` [DIFF] turns `value_logits` (imagination value) by")
+               for line in review)
+    assert not any("block/b" in line for line in review)
