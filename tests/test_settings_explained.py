@@ -6,13 +6,8 @@ after it follows; the replay value loss is explained as slowreg 0.5 (issue 24 it
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
+from target_runs import run_against
 
-ROOT = Path(__file__).resolve().parents[1]
 TARGET = '''
 import dataclasses
 from types import SimpleNamespace
@@ -51,15 +46,9 @@ def make_target():
 
 
 def test_a_setting_written_into_code_is_config_and_named(tmp_path):
-    (tmp_path / "lam_target.py").write_text(TARGET)
-    findings = tmp_path / "findings.json"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "parity_tests/test_actor_critic_outputs.py", "-k",
-         "test_actor_critic_quantity", "--target", "lam_target:make_target", "-p",
-         "no:cacheprovider", "-q", "--findings-json", str(findings)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-    rows = {row["check"]: row for row in json.loads(findings.read_text())}
+    run, rows = run_against(tmp_path, "lam_target", TARGET, "make_target",
+                            ["parity_tests/test_actor_critic_outputs.py", "-k",
+                             "test_actor_critic_quantity"])
     ret, repval = rows["outputs/imag/ret"], rows["outputs/repl/repval"]
     assert (ret["status"], ret["tag"]) == ("differs", "CONFIG"), ret
     assert ("explained: imag_loss.lam 0.9 (official 0.95); its official_config states 0.95: "
