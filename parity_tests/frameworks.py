@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 
 FRAMEWORKS = ("jax", "torch")
-INSTALL = "pip install 'dreamer-parity[torch]' (or pip install torch==2.13.0, the CPU build)"
+INSTALL = "pip install 'dreamer-parity[torch]' (or any torch >= 2.2 into this environment)"
 
 # The argument holding the parameters, for the pieces that take the target's own parameters.
 MODULE_ARG = {"own_losses": 3, "own_updates": 3}
@@ -88,8 +88,7 @@ class _Modules:
         return tuple((name, tuple(np.shape(value))) for name, value in sorted(named.items()))
 
     def keep(self, module):
-        named = {n: p for n, p in module.named_parameters()}
-        self._by_layout[self._layout(named)] = module
+        self._by_layout[self._layout(dict(module.named_parameters()))] = module
 
     def loaded(self, values: dict):
         """The kept module with these parameter values (tensors), in place."""

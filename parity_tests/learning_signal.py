@@ -15,10 +15,11 @@ import math
 import re
 from collections.abc import Mapping
 
+from parity_tests.mutants.diagnosis import SEVERITY
+
 TURN = 30.0  # degrees: a gradient turned further than this changes what the head learns
 FORM_TAGS = ("DIFF", "MINOR", "CONFIG")
 SEVERE_TAGS = ("BUG", "CRITDIFF")
-_SEVERITY = ("BUG", "CRITDIFF", "DIFF", "CONFIG", "MINOR", "TOCHECK")
 _GRADIENT = re.compile(r"^(?:outputs/(\w+)/grad|gradient_flow/(\w+))/(\w+)/(\w+)$")
 _COSINE = re.compile(r"cosine (-?[\d.e+-]+)")
 _PARTS = {"imag": "imagination", "repl": "replay", "world_model": "world model"}
@@ -65,7 +66,7 @@ def _tag(root: str, by_check: Mapping) -> str | None:
         return record.known.tag if record.known else record.tag
     tags = [(r.known.tag if r.known else r.tag) for check, r in by_check.items()
             if check.startswith(root + "/") and r.status in ("known", "differs")]
-    return min(tags, key=_SEVERITY.index) if tags else None
+    return min(tags, key=SEVERITY.index) if tags else None
 
 
 def to_review(by_check: Mapping, groups: Mapping[str, list[str]]) -> list[str]:

@@ -36,14 +36,13 @@ def _target_spec(config) -> str:
 
 
 def _plant(name: str) -> None:
-    from parity_tests.mutants.catalogue import MUTANTS
-    from parity_tests.mutants.torch_catalogue import TORCH_MUTANTS
+    from parity_tests.mutants.torch_catalogue import EVERY_MUTANT
 
-    catalogue = {**MUTANTS, **TORCH_MUTANTS}
-    if name not in catalogue:
+    if name not in EVERY_MUTANT:
         raise pytest.UsageError(f"--mutant {name!r} is not in the catalogue; one of "
-                                f"{', '.join(catalogue)} (python -m parity_tests.mutants --help)")
-    catalogue[name].plant(setattr)
+                                f"{', '.join(EVERY_MUTANT)} (python -m parity_tests.mutants "
+                                "--help)")
+    EVERY_MUTANT[name].plant(setattr)
 
 
 def _load_target(spec: str):

@@ -96,7 +96,7 @@ def official_side(official_agent):
 
 @pytest.fixture(scope="module")
 def official_draws(official_agent, official_side):
-    """The official losses on two draws of the parameter noise (time patterns: DRAWS)."""
+    """The official losses on two draws of the parameter noise (DRAWS_SEED apart)."""
     return official_side[0], _official_run(official_agent, SEED + DRAWS_SEED)[0]
 
 

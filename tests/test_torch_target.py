@@ -15,6 +15,7 @@ import pytest
 from target_runs import run_suite
 
 from parity_tests import frameworks
+from parity_tests.mutants.__main__ import TORCH_REGISTRY, TORCH_SELECTION, TORCH_TARGET
 from parity_tests.target import load_target
 
 try:
@@ -24,8 +25,6 @@ except ImportError:
         raise
     pytest.skip("torch is not installed (make setup installs it; Makefile TORCH)",
                 allow_module_level=True)
-
-TORCH_TOY = "parity_tests.examples.torch_toy_target:make_target"
 
 
 class _DoubledBackward(torch.autograd.Function):
@@ -134,7 +133,7 @@ def test_an_unknown_framework_is_one_line():
 def test_a_jax_target_is_left_as_it_is():
     target = SimpleNamespace(twohot_loss=lambda logits, t: logits)
     assert frameworks.bridged(target, ["twohot_loss"]) is target
-    assert load_target(TORCH_TOY).framework == "torch"
+    assert load_target(TORCH_TARGET).framework == "torch"
 
 
 def test_the_torch_toy_gets_the_jax_toys_findings_and_its_own(tmp_path):
@@ -143,10 +142,8 @@ def test_the_torch_toy_gets_the_jax_toys_findings_and_its_own(tmp_path):
     from them, and its networks' previous action carried across an episode start is the
     missed reset it is, the imagination and replay probes of actions following from it."""
     run, rows = run_suite(
-        tmp_path, TORCH_TOY,
-        ["parity_tests", "-k", "(returns or twohot or latents or outputs or time_index or "
-         "structure) and not adapter"],
-        ["--registry", "parity_tests/examples/torch_toy_registry.toml"], timeout=1500)
+        tmp_path, TORCH_TARGET, ["parity_tests", "-k", TORCH_SELECTION],
+        ["--registry", str(TORCH_REGISTRY)], timeout=1500)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     status = {check: row["status"] for check, row in rows.items()}
     first_causes = {cause for row in rows.values() for cause in row["follows"]}

@@ -16,25 +16,12 @@ agent, written from scratch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-
-@dataclass(frozen=True)
-class ToyConfig:
-    lam: float = 0.95
-    horizon: int = 333  # discount 1 - 1/horizon for replayed steps and continuation targets
-    actent: float = 3e-4
-    slowreg: float = 1.0
-    retnorm_rate: float = 0.01
-    retnorm_limit: float = 1.0
-    retnorm_percentiles: tuple[float, float] = (5.0, 95.0)
-    latent_unimix: float = 0.01
-    free_nats: float = 1.0
-    policy_unimix: float = 0.01
+# The JAX toy's hyperparameters (the official loss hyperparameters): the same choices, a plain
+# dataclass, so both toys read one statement of them.
+from parity_tests.examples.toy_agent import ToyConfig
 
 
 def symlog(x):

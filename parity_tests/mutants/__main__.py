@@ -53,7 +53,7 @@ from pathlib import Path
 from parity_tests import compile_cache, findings, report
 from parity_tests.mutants import calls
 from parity_tests.mutants.catalogue import MUTANTS
-from parity_tests.mutants.torch_catalogue import TORCH_MUTANTS
+from parity_tests.mutants.torch_catalogue import EVERY_MUTANT, TORCH_MUTANTS
 from parity_tests.mutants.diagnosis import CAUGHT, Diagnosis, baseline_problems, judge
 from parity_tests.target import DEFAULT_TARGET
 from reimpl import cli
@@ -66,10 +66,9 @@ CALLS = "calls.json"  # the baseline's recording, for --select
 TORCH_TARGET = "parity_tests.examples.torch_toy_target:make_target"
 TORCH_REGISTRY = Path(__file__).resolve().parents[1] / "examples" / "torch_toy_registry.toml"
 # The checks a target with the torch toy's pieces can take (the others are "not provided").
-TORCH_CHECKS = ("--registry", str(TORCH_REGISTRY), "-k",
-                "(returns or twohot or latents or outputs or time_index or structure) "
-                "and not adapter")
-CATALOGUE = {**MUTANTS, **TORCH_MUTANTS}
+TORCH_SELECTION = ("(returns or twohot or latents or outputs or time_index or structure) "
+                   "and not adapter")
+TORCH_CHECKS = ("--registry", str(TORCH_REGISTRY), "-k", TORCH_SELECTION)
 
 
 def _environment() -> dict[str, str]:
@@ -109,7 +108,7 @@ def _listed(checks: list[str], at_least: int = 0) -> str:
 
 
 def _row(name: str, verdict: str, diagnosis: Diagnosis) -> tuple[str, ...]:
-    mutant = CATALOGUE[name]
+    mutant = EVERY_MUTANT[name]
     deciding = list(diagnosis.deciding)
     caught = deciding + [c for c in diagnosis.caught_by if c not in deciding]
     cells = [_listed(caught, len(deciding))] if caught else []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from parity_tests.mutants.catalogue import Mutant, Patch, _wrap
+from parity_tests.mutants.catalogue import MUTANTS, Mutant, Patch, _wrap
 
 PREFIX = "torch-"
 
@@ -113,8 +113,6 @@ def world_model_targets_one_step_early(patch: Patch) -> None:
 
 
 def _mutant(name, tag, plant, ci_sample=False):
-    from parity_tests.mutants.catalogue import MUTANTS
-
     return Mutant(PREFIX + name, tag, MUTANTS[name].description, plant,
                   architecture_free=True, ci_sample=ci_sample)
 
@@ -135,3 +133,5 @@ TORCH_MUTANTS = {m.name: m for m in [
     _mutant("return-range-max-min", "CRITDIFF", return_range_max_min),
     _mutant("world-model-targets-one-step-early", "BUG", world_model_targets_one_step_early),
 ]}
+# Both catalogues, for what takes a mutant by name (`pytest --mutant NAME`, the runner's rows).
+EVERY_MUTANT = {**MUTANTS, **TORCH_MUTANTS}
