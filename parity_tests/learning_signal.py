@@ -25,16 +25,24 @@ _COSINE = re.compile(r"cosine (-?[\d.e+-]+)")
 _PARTS = {"imag": "imagination", "repl": "replay", "world_model": "world model"}
 
 
+def head(check: str) -> str | None:
+    """"`output` (part loss)" for a loss-gradient check, None for any other check."""
+    match = _GRADIENT.match(check)
+    if not match:
+        return None
+    part, loss, output = match.group(1) or match.group(2), match.group(3), match.group(4)
+    return f"`{output}` ({_PARTS.get(part, part)} {loss})"
+
+
 def moved(by_check: Mapping, checks) -> list[tuple[str, str, str]]:
     """[(check, "`output` (part loss)", form)] of the differing loss gradients among `checks`."""
     found = []
     for check in checks:
-        match, record = _GRADIENT.match(check), by_check.get(check)
-        if not match or record is None or record.comparison is None or record.comparison.ok:
+        record = by_check.get(check)
+        if head(check) is None or record is None or record.comparison is None or (
+                record.comparison.ok):
             continue
-        part, loss, output = match.group(1) or match.group(2), match.group(3), match.group(4)
-        found.append((check, f"`{output}` ({_PARTS.get(part, part)} {loss})",
-                      record.comparison.form or "differs"))
+        found.append((check, head(check), record.comparison.form or "differs"))
     return found
 
 
@@ -69,18 +77,30 @@ def _tag(root: str, by_check: Mapping) -> str | None:
     return min(tags, key=SEVERITY.index) if tags else None
 
 
+def disagreement(tag: str | None, output_level: bool, heads: list[tuple[str, str]]) -> str:
+    """Why a tag and the signal measured with it disagree ("" where they do not): heads
+    [(head, form)] of the differing loss gradients; `output_level`: the finding is an
+    output-level check's."""
+    if tag in FORM_TAGS:
+        turned = [(h, f, angle(f)) for h, f in heads]
+        turned = [(h, f, a) for h, f, a in turned if a is not None and a > TURN]
+        if turned:
+            return "turns " + "; ".join(f"{h} by {a:.0f} degrees ({f})" for h, f, a in turned)
+    elif tag in SEVERE_TAGS and output_level and not heads:
+        return "moves no head's gradient beyond its tolerance"
+    return ""
+
+
 def to_review(by_check: Mapping, groups: Mapping[str, list[str]]) -> list[str]:
     """One line per first cause whose tag and measured signal disagree."""
     lines = []
     for root, followers in sorted(groups.items()):
-        tag, heads = _tag(root, by_check), moved(by_check, [root, *followers])
-        if tag in FORM_TAGS:
-            turned = [(head, form, angle(form)) for _, head, form in heads]
-            turned = [(h, f, a) for h, f, a in turned if a is not None and a > TURN]
-            if turned:
-                lines.append(f"`{root}` [{tag}] turns " + "; ".join(
-                    f"{head} by {a:.0f} degrees ({form})" for head, form, a in turned))
-        elif tag in SEVERE_TAGS and root.startswith("outputs/") and not heads:
-            lines.append(f"`{root}` [{tag}] moves no head's gradient beyond its tolerance "
-                         f"(what follows from it: {', '.join(f'`{c}`' for c in followers)})")
+        tag = _tag(root, by_check)
+        heads = [(h, f) for _, h, f in moved(by_check, [root, *followers])]
+        why = disagreement(tag, root.startswith("outputs/"), heads)
+        if why and tag in SEVERE_TAGS:
+            why += (f" (what follows from it: "
+                    f"{', '.join(f'`{c}`' for c in followers)})")
+        if why:
+            lines.append(f"`{root}` [{tag}] {why}")
     return lines

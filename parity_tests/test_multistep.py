@@ -78,7 +78,8 @@ def test_multistep_training_stays_together(target, parity, official_agent, prese
             parity.verdict(CHECK, "CRITDIFF", DESCRIPTION, False,
                            f"in step {step} the change differs by {judgement.summary()}; "
                            "worst per step so far: " + ", ".join(f"{r:.2g}" for r in curve),
-                           margin=judgement.ratio)
+                           margin=judgement.ratio,
+                           form=f"step {step}: {updates.signal(ours, official[0], state)}")
             return
     parity.verdict(CHECK, "CRITDIFF", DESCRIPTION, True, "",
                    f"worst {max(curve):.2g} of the allowed error (step {np.argmax(curve) + 1}); "

@@ -43,4 +43,5 @@ def test_agent_update_at_its_own_scale(check, target, parity, official_agent, pr
     judgement = updates.judge(ours, official, starts)
     parity.verdict(check, "DIFF", description, judgement.agrees,
                    f"the update differs by {judgement.summary()}",
-                   f"worst {judgement.summary()}", margin=judgement.ratio)
+                   f"worst {judgement.summary()}", margin=judgement.ratio,
+                   form="" if judgement.agrees else updates.signal(ours, official[0], start))

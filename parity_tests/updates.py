@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import noise_floor
+from reference_adapter.agent import is_trained
+
+from . import difference_form, noise_floor
 
 UPDATE_RTOL = 1e-4
 PARAMETER_ULPS = 2
@@ -74,6 +76,33 @@ def judge(ours: dict, official: list[dict], starts: list[dict]) -> noise_floor.J
     allowed = {name: allowed_error(delta, starts[0][name]) for name, delta in changes[0].items()}
     return noise_floor.judge(change({k: ours[k] for k in official[0]}, starts[0]), changes[0],
                              changes[1:], allowed)
+
+
+def signal(ours: dict, official_new: dict, start: dict) -> str:
+    """The learning signal a differing update moves (issue 27), per trained module (the name's
+    first part: enc, dyn, dec, rew, con, pol, val): the cosine between the target's parameter
+    change and the official one from the same start, and the ratio of their norms, for every
+    module whose change is not the official one up to difference_form.RESIDUAL of its norm
+    (rounding); "pol: cosine 0.62, norm x1.4; val: zero (no change)". "" where every module's
+    change is the official one up to rounding."""
+    names = [k for k in official_new if is_trained(k)]
+    ours_change, official_change = change({k: ours[k] for k in names}, start), change(
+        {k: official_new[k] for k in names}, start)
+    parts = []
+    for module in dict.fromkeys(k.split("/", 1)[0] for k in names):
+        keys = [k for k in names if k.split("/", 1)[0] == module]
+        o = np.concatenate([ours_change[k].ravel() for k in keys])
+        r = np.concatenate([official_change[k].ravel() for k in keys])
+        norm_o, norm_r = np.linalg.norm(o), np.linalg.norm(r)
+        if np.linalg.norm(o - r) <= difference_form.RESIDUAL * norm_r:
+            continue
+        if norm_o == 0 or norm_r == 0:
+            parts.append(f"{module}: " + ("zero (no change)" if norm_o == 0
+                                          else "moves where the official does not"))
+            continue
+        parts.append(f"{module}: cosine {o @ r / (norm_o * norm_r):.3g}, "
+                     f"norm x{norm_o / norm_r:.3g}")
+    return "; ".join(parts)
 
 
 def worst(ratios: dict[str, np.ndarray]) -> tuple[float, str]:

@@ -42,3 +42,24 @@ def test_trees_are_one_quantity_and_nothing_to_fit_is_empty():
     assert form(np.ones(3), np.zeros(3)) == "the official quantity is zero"
     assert form(np.zeros(3), np.ones(3)) == "zero: the target's quantity is 0 everywhere"
     assert form(np.array([np.nan, 1.0]), np.array([np.nan, 1.0])) == ""
+
+
+def test_an_update_names_the_modules_whose_change_moved_with_cosine_and_norm():
+    # updates.signal: the learning signal of a differing parameter update, module by module.
+    from parity_tests import updates
+
+    rng = np.random.default_rng(1)
+    start = {name: rng.normal(size=(3, 5)) for name in
+             ("pol/mlp/kernel", "pol/out/kernel", "val/out/kernel", "enc/kernel", "opt/m")}
+    step = {name: 1e-3 * rng.normal(size=(3, 5)) for name in start}
+    official = {name: start[name] + step[name] for name in start}
+    ours = dict(official)
+    ours["val/out/kernel"] = start["val/out/kernel"] + 2 * step["val/out/kernel"]
+    ours["enc/kernel"] = start["enc/kernel"]  # the encoder does not move
+    ours["opt/m"] = start["opt/m"] + 5.0  # not a trained parameter: not a learning signal
+    assert updates.signal(ours, official, start) == ("val: cosine 1, norm x2; "
+                                                     "enc: zero (no change)")
+    ours["pol/out/kernel"] = start["pol/out/kernel"] - step["pol/out/kernel"]
+    # Half the policy's change reversed: its direction turns by about 90 degrees, its size stays.
+    assert updates.signal(ours, official, start).startswith("pol: cosine -0.0998, norm x1; ")
+    assert updates.signal(dict(official), official, start) == ""

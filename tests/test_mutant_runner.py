@@ -34,7 +34,7 @@ def test_a_mutant_seen_only_by_structural_checks_is_crashed_or_shape_only():
     assert diagnosis.caught_by == () and len(diagnosis.structural) == 2
     table_row = runner._row("symexp-overflow", verdict, diagnosis)
     assert table_row[3].startswith("structure only: `twohot/bins/255`")
-    assert table_row[4:] == ("-", "crashed/shape only")
+    assert table_row[4:] == ("-", "crashed/shape only", "-")
 
 
 def test_row_lists_value_catches_then_structural_checks():
@@ -160,3 +160,21 @@ def test_select_runs_a_mutant_on_the_checks_that_call_what_it_replaces(tmp_path,
     assert runner.judge(survived.records, survived.exit_code, "CRITDIFF")[0] == "survived"
     runner._run_mutant("no-warmup", tmp_path, 900, runner.DEFAULT_TARGET, None)
     assert asked[-1] == ("no-warmup", ())
+
+
+def test_the_measured_cell_gives_form_signal_and_a_tag_to_review():
+    # A [DIFF] whose difference turns the value head's gradient by 60 degrees: the measured
+    # form and the signal it moves stand beside the tag, and the disagreement is flagged.
+    rows = [{**_row("outputs/imag/adv", "DIFF"), "form": "changed: cosine 0.8, norm x1"},
+            {**_row("outputs/imag/grad/value/value_logits", "DIFF"), "form":
+             "changed: cosine 0.5, norm x1.2"}]
+    diagnosis = diagnose(rows)
+    cell = runner._row("slow-critic-targets", "wrong tag", diagnosis, rows)[6]
+    assert cell == ("form: changed: cosine 0.8, norm x1; signal: `value_logits` (imagination "
+                    "value): changed: cosine 0.5, norm x1.2; **tag to review**: turns "
+                    "`value_logits` (imagination value) by 60 degrees (changed: cosine 0.5, "
+                    "norm x1.2)")
+    # A rescaling that turns nothing reads as measured, with nothing to review.
+    scaled = [{**_row("latents/kl/values", "CRITDIFF"), "form": "scale-only x0.0312"}]
+    assert runner._row("kl-mean", "caught", diagnose(scaled), scaled)[6] == (
+        "form: scale-only x0.0312")

@@ -89,6 +89,7 @@ def paired(mutant: dict[int, Window], baseline: dict[int, Window]) -> Difference
         return None
     deltas = [mutant[s].mean - baseline[s].mean for s in seeds]
     spread = statistics.stdev(deltas) / math.sqrt(len(seeds)) if len(seeds) > 1 else math.inf
-    noise = math.sqrt(sum(mutant[s].noise ** 2 + baseline[s].noise ** 2 for s in seeds)) / len(seeds)
+    noise = math.sqrt(sum(mutant[s].noise ** 2 + baseline[s].noise ** 2
+                          for s in seeds)) / len(seeds)
     return Difference(statistics.fmean(baseline[s].mean for s in seeds),
                       statistics.fmean(deltas), max(spread, noise), len(seeds))

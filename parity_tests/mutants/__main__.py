@@ -51,7 +51,7 @@ from datetime import date
 from pathlib import Path
 
 from parity_tests import compile_cache, findings, report
-from parity_tests.mutants import calls
+from parity_tests.mutants import calls, measured
 from parity_tests.mutants.catalogue import MUTANTS
 from parity_tests.mutants.torch_catalogue import EVERY_MUTANT, TORCH_MUTANTS
 from parity_tests.mutants.diagnosis import CAUGHT, Diagnosis, baseline_problems, judge
@@ -107,7 +107,8 @@ def _listed(checks: list[str], at_least: int = 0) -> str:
     return ", ".join(f"`{c}`" for c in shown) + (f" (+{more} more)" if more > 0 else "")
 
 
-def _row(name: str, verdict: str, diagnosis: Diagnosis) -> tuple[str, ...]:
+def _row(name: str, verdict: str, diagnosis: Diagnosis,
+         records: list[dict] | None = None) -> tuple[str, ...]:
     mutant = EVERY_MUTANT[name]
     deciding = list(diagnosis.deciding)
     caught = deciding + [c for c in diagnosis.caught_by if c not in deciding]
@@ -115,12 +116,13 @@ def _row(name: str, verdict: str, diagnosis: Diagnosis) -> tuple[str, ...]:
     if diagnosis.structural:
         cells.append("structure only: " + _listed(list(diagnosis.structural)))
     return (f"`{name}`", mutant.description, f"[{mutant.tag}]", "; ".join(cells) or "-",
-            f"[{diagnosis.tag}]" if diagnosis.tag else "-", verdict)
+            f"[{diagnosis.tag}]" if diagnosis.tag else "-", verdict,
+            measured.cell(records or [], diagnosis))
 
 
 def render(rows: list[tuple[str, ...]]) -> str:
     header = ("mutant", "planted mistake", "expected", "caught by (deciding checks first)",
-              "tag given", "verdict")
+              "tag given", "verdict", "measured (form; learning signal)")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
@@ -280,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
                 run, seconds = future.result()
                 verdict, diagnosis = judge(run.records, run.exit_code, catalogue[name].tag,
                                            registered)
-                by_name[name] = _row(name, verdict, diagnosis)
+                by_name[name] = _row(name, verdict, diagnosis, run.records)
                 failures += verdict != CAUGHT
                 print(f"[{done}/{len(names)}] {name}: {verdict} {by_name[name][4]} "
                       f"({seconds:.0f} s)", flush=True)
