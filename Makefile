@@ -12,7 +12,7 @@ REFERENCE := $(VENV)/.reference
 TORCH ?= torch==2.13.0
 TORCH_STAMP := $(VENV)/.torch
 
-.PHONY: setup test test-slow float-environments mutants mutants-ci parity-report train bench clean
+.PHONY: setup test test-slow float-environments mutants mutants-ci parity-report train bench impact clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,11 @@ train: $(STAMP)
 
 bench: $(REFERENCE)
 	$(BIN)/python -m benchmarks $(ARGS)
+
+# Catalogue mutants trained against the unmutated reimpl, IMPACT.md (python -m benchmarks.impact
+# --help; the default comparison is about 80 minutes on 2 cores).
+impact: $(STAMP)
+	$(BIN)/python -m benchmarks.impact $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
