@@ -62,16 +62,18 @@ def _runs(mutant: str, shift: dict[str, float]) -> report.Runs:
 def test_summary_names_what_changed_and_never_a_redefined_quantity():
     runs = _runs("kl-mean", {"loss/rew": 0.5, "loss/dyn": -3.0})
     line = report.summary(runs, "kl-mean", [128, 256], 128, 256)
-    assert line == "changed at 256 env steps: loss/rew +53%"  # 0.5 on a window mean of 0.95
+    # 0.5 on window means of 1.05 at 128 and 0.95 at 256.
+    assert line == "changed: loss/rew +48% at 128 to +53% at 256"
     rows = "\n".join(report.table(runs, "kl-mean", [128, 256], 128, 256))
     assert "(own definition)" in rows and "**+0.5 ± " in rows
+    assert report._percent(-3.3e-4) == "-0.033%" and report._percent(0.0) == "+0%"
     assert "| evaluated return | 1.5 |" in rows
 
 
 def test_within_the_noise_is_not_seen_at_this_budget_never_no_effect():
     runs = _runs("no-straight-through", {"loss/rew": 0.01})
     assert report.summary(runs, "no-straight-through", [128, 256], 128, 256) == (
-        "not seen at this budget (at 256 env steps: every signal within 2 standard errors)")
+        "not seen at this budget (up to 256 env steps: every signal within 2 standard errors)")
     assert report.summary({report.BASELINE: {}, "x": {}}, "x", [256], 256, 256) == "not run yet"
 
 

@@ -38,10 +38,19 @@ def _fmt(x: float) -> str:
     return f"{x:.3g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.2e}"
 
 
+def _percent(relative: float) -> str:
+    """A relative change as a percentage, with two significant digits below 1% (a change of
+    -0.03% beyond its standard error must not read -0%)."""
+    percent = 100 * relative
+    if percent == 0 or abs(percent) >= 1:
+        return f"{percent:+.0f}%"
+    return f"{percent:+.2g}%"
+
+
 def _cell(diff: Difference | None, redefined: bool) -> str:
     if diff is None:
         return "–"
-    rel = f" ({diff.relative:+.0%})" if math.isfinite(diff.relative) else ""
+    rel = f" ({_percent(diff.relative)})" if math.isfinite(diff.relative) else ""
     text = f"{diff.delta:+.3g} ± {_fmt(diff.se)}{rel}"
     if redefined:
         return f"{text} (own definition)"
@@ -93,25 +102,33 @@ def evaluated_differences(runs: Runs, mutant: str, env_steps: int) -> dict[str, 
     return out
 
 
+def _change(diff: Difference) -> str:
+    return _percent(diff.relative) if math.isfinite(diff.relative) else f"{diff.delta:+.3g}"
+
+
 def summary(runs: Runs, mutant: str, budgets: list[int], width: int, env_steps: int) -> str:
-    """One line: what changed beyond 2 standard errors at the last budget both arms reached."""
+    """One line: each signal that changed beyond 2 standard errors at some budget (its change
+    at the first and the last such budget), and each evaluated quantity that did."""
     redefined = REDEFINES.get(mutant, ())
     diffs = differences(runs, mutant, budgets, width)
     reached = [b for b in budgets if any(d[b] is not None for d in diffs.values())]
     if not reached:
         return "not run yet"
-    last = reached[-1]
-    changed = [f"{metric} {d[last].relative:+.0%}" if math.isfinite(d[last].relative)
-               else f"{metric} {d[last].delta:+.3g}"
-               for metric, d in diffs.items()
-               if metric not in redefined and d[last] is not None and d[last].seen]
+    changed = []
+    for metric, by_budget in diffs.items():
+        seen = [b for b in reached if by_budget[b] is not None and by_budget[b].seen]
+        if metric in redefined or not seen:
+            continue
+        ends = [seen[0]] if len(seen) == 1 else [seen[0], seen[-1]]
+        changed.append(f"{metric} " + " to ".join(
+            f"{_change(by_budget[b])} at {b}" for b in ends))
     evaluated = evaluated_differences(runs, mutant, env_steps)
     changed += [f"evaluated {q.removeprefix('achievement:')} {d.delta:+.2f}"
                 for q, d in evaluated.items() if d.seen]
-    at = f"at {last} env steps"
     if not changed:
-        return f"not seen at this budget ({at}: every signal within 2 standard errors)"
-    return f"changed {at}: " + ", ".join(changed)
+        return (f"not seen at this budget (up to {reached[-1]} env steps: every signal within "
+                "2 standard errors)")
+    return "changed: " + ", ".join(changed)
 
 
 def table(runs: Runs, mutant: str, budgets: list[int], width: int, env_steps: int) -> list[str]:
