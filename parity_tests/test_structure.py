@@ -1,6 +1,11 @@
 """Structural probes on each side's own networks (parity_tests/own_networks.py): no weights
 are shared, so they serve a target of any architecture.
 
+time_index/observe/carry->world_model: the stored deterministic state (`dyn/deter`) of one
+replayed entry is changed. The official starts a chunk from the entry of its last context step
+(replay_context - 1) and reads no other; a target that starts from another entry's state reads
+it one step late or early, a time-index [BUG].
+
 time_index/observe/<input>-><part>: the action or is_first of the replayed batch is changed at
 one step t (or the image inverted), and each part's loss terms (world model, imagination,
 replay value) are recorded where they moved. The official agent feeds action[t] into the step
@@ -48,10 +53,15 @@ RESETS = ((1, 5), (3, 3))  # (trajectory, step): episode starts inside the batch
 # and the imagination and replay losses see it only past that point.
 PROBES = [*((name, part) for name in ("action", "is_first")
             for part in sorted(own_networks.PARTS)), ("image", "world_model")]
+# The stored RSSM entry a replayed chunk starts from (replay context): changed by +1.0 at one
+# entry, a move of the deterministic state the recurrence carries into every step after it.
+CARRY = "dyn/deter"
 TERMS = ("dyn", "rep", "rew", "con", "image", "policy", "value", "repval")
 
 
 def _perturbation(name, act_space):
+    if name == CARRY:
+        return lambda values, t: time_patterns.changed_at(values, t, lambda x: x + 1.0)
     if name == "action":
         classes = act_space["action"].classes
         return lambda values, t: time_patterns.changed_at(values, t, lambda x: (x + 1) % classes)
@@ -178,6 +188,36 @@ def test_observe_time_index(name, part, target, parity, preset_name, obs_space, 
                 official_agent.config.replay_context)[0]:
             follows = (f"time_index/observe/{name}->world_model",)
     parity.verdict(check, tag, description, agrees, detail, measured, follows=follows)
+
+
+def test_replay_context_carry(target, parity, preset_name, obs_space, act_space,
+                              official_agent, official_draws, probe_batch, cache):
+    check = "time_index/observe/carry->world_model"
+    description = (f"which world model loss steps a change of the stored {CARRY} of one "
+                   f"replayed entry reaches (the state a chunk starts from; each side's own "
+                   f"networks)")
+    context = official_agent.config.replay_context
+    if not context:
+        parity.not_measurable(check, "BUG", description,
+                              "the preset replays no context: no stored state is read")
+    run, _ = _target_side(parity, target, check, description, obs_space, act_space,
+                          preset_name, cache, context)
+    if declarations.reduction(target, "own_losses") != "none":
+        parity.not_measurable(check, "BUG", description,
+                              "own_losses is declared reduced; which steps a change reaches "
+                              "needs its terms per (B, K) step")
+    official = _patterns(cache, "official", official_draws, probe_batch, CARRY, act_space)
+    ours = _patterns(cache, "target", (run, lambda data: run(data, cache["second params"])),
+                     probe_batch, CARRY, act_space)
+    outputs = [k for k in own_networks.part_outputs(official, obs_space)["world_model"]
+               if k in ours]
+    mine, reference, weak = time_patterns.resolved(
+        *(time_patterns.union([found[k] for k in outputs]) for found in (ours, official)))
+    agrees, tag, detail = time_patterns.diagnose_entry(mine, reference, CARRY,
+                                                       "the world model losses")
+    parity.verdict(check, tag, description, agrees, detail,
+                   f"same pattern ({time_patterns.reach_text(reference, weak)}; terms "
+                   f"{', '.join(outputs)})")
 
 
 def _compared(cache, name, part, outputs, probe_batch, offset):

@@ -1,7 +1,7 @@
 """Is the target's t the official t? Dependency patterns over time, from network outputs.
 
 One input is perturbed at one step t (a reward raised by 3, a continuation halved, a terminal
-flag flipped) and each output is recorded where it moved: pattern[b, t, s] says whether the
+flag flipped, an action replaced) and each output is recorded where it moved: pattern[b, t, s] says whether the
 change at step t of trajectory b reaches output step s. Both sides run on the same outputs
 (parity_tests/network_outputs.py) through the architecture-free pieces, so no weights are
 shared. A target whose pattern is the official one shifted by k steps reads that input k steps
@@ -24,6 +24,7 @@ PROBES = {  # check: (piece, input, output, perturbation)
     "time_index/imag/reward->ret": ("imag", "reward", "ret", "add"),
     "time_index/imag/con->ret": ("imag", "con", "ret", "halve"),
     "time_index/imag/con->weight": ("imag", "con", "weight", "halve"),
+    "time_index/imag/action->policy": ("imag", "action", "policy", "other"),
     "time_index/repl/reward->ret": ("repl", "reward", "ret", "add"),
     "time_index/repl/is_terminal->ret": ("repl", "is_terminal", "ret", "flip"),
     "time_index/repl/is_last->weight": ("repl", "is_last", "weight", "flip"),
@@ -32,7 +33,7 @@ PROBES = {  # check: (piece, input, output, perturbation)
 }
 # A loss declared reduced is read per element from its gradient with respect to its own
 # output: a term of (output[s], target[s]) moves its gradient at s whenever it moves itself.
-PER_ELEMENT = {"rew": "reward_logits", "con": "con_logit"}
+PER_ELEMENT = {"rew": "reward_logits", "con": "con_logit", "policy": "policy_logits"}
 REWARD_STEP = 3.0
 TRAJECTORIES = 6
 PERTURB = {
@@ -40,6 +41,14 @@ PERTURB = {
     "halve": lambda values, t: time_patterns.changed_at(values, t, lambda x: x * 0.5),
     "flip": lambda values, t: time_patterns.changed_at(values, t, lambda x: ~x),
 }
+
+
+def _other_action(classes: int):
+    """The action at step t replaced by the next class: the policy loss scores the action its
+    step took (official: logp of action[t] under the policy at t), so the change reaches the
+    policy loss at that step alone; a loss that scores the action which led into the step
+    reads it one step late."""
+    return lambda values, t: time_patterns.changed_at(values, t, lambda x: (x + 1) % classes)
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +80,8 @@ def test_time_index(check, target, parity, preset_name, official_agent, shared_v
         ours = lambda data: piece(preset_name, data)  # noqa: E731
         official = lambda data: world_model_terms.world_model_terms(  # noqa: E731
             official_agent, data)
-    perturb = PERTURB[how]
+    perturb = (_other_action(inputs[part]["policy_logits"].shape[-1]) if how == "other"
+               else PERTURB[how])
     # a result without the output is "not provided" for this probe, as for the value checks
     result = ours(inputs[part])
     parity.piece(SimpleNamespace(**result), output, check, "BUG", description,

@@ -167,3 +167,38 @@ def diagnose(ours: np.ndarray, official: np.ndarray, name: str, output: str,
         f"not a time shift: {name}[{t}] {'reaches' if ours[b, t, s] else 'misses'} "
         f"{output}[{s}] in trajectory {b}, where the official "
         f"{'does not' if ours[b, t, s] else 'does'}")
+
+
+def _shifted_entries(official: np.ndarray, k: int) -> np.ndarray:
+    """The official pattern with each input step's row moved to input step t + k (rows moved
+    past either end dropped, the rows left open unreached)."""
+    shifted = np.zeros_like(official)
+    steps = official.shape[1]
+    if k > 0:
+        shifted[:, k:] = official[:, :steps - k]
+    else:
+        shifted[:, :steps + k] = official[:, -k:]
+    return shifted
+
+
+def diagnose_entry(ours: np.ndarray, official: np.ndarray, name: str, output: str):
+    """-> (agrees, tag, detail) for a stored input that is read at one step only (a replayed
+    RSSM entry the chunk starts from): a target whose pattern is the official one moved by k
+    input steps reads the entry of step t + k, a time-index [BUG]. Unlike `diagnose`, the ends
+    count: a state read from the wrong entry shows only there."""
+    if np.array_equal(ours, official):
+        return True, "BUG", ""
+    for k in [k for k in range(-MAX_SHIFT, MAX_SHIFT + 1) if k]:
+        shifted = _shifted_entries(official, k)
+        if shifted.any() and np.array_equal(ours, shifted):
+            read = np.argwhere(shifted.any((0, 2)))[:, 0]
+            return False, "BUG", (
+                f"time index: the target starts from the stored {name} of entry "
+                f"{', '.join(map(str, read))} where the official reads entry "
+                f"{', '.join(str(t - k) for t in read)} (the entry {abs(k)} step(s) "
+                f"{'late' if k > 0 else 'early'})")
+    b, t, s = np.argwhere(ours != official)[0]
+    return False, "TOCHECK", (
+        f"not a time shift: the stored {name} of entry {t} "
+        f"{'reaches' if ours[b, t, s] else 'misses'} {output}[{s}] in trajectory {b}, where "
+        f"the official {'does not' if ours[b, t, s] else 'does'}")

@@ -178,6 +178,21 @@ def actions_unshifted(patch):
     _wrap(patch, agent_lib, "apply_replay_context", unshifted)
 
 
+def replay_context_carry_one_entry_late(patch):
+    """A replayed chunk started from the RSSM entry stored with its first trained step (step
+    K) instead of the last context step's (K - 1): the state after step K taken as the state
+    before it."""
+    def late(apply):
+        def apply_late(data, carry, prevact, obs_keys, act_keys, context):
+            later = {k: jnp.concatenate([data[k][:, 1:], data[k][:, -1:]], 1)
+                     for k in ("dyn/deter", "dyn/stoch") if k in data}
+            return apply({**data, **later}, carry, prevact, obs_keys, act_keys, context)
+
+        return apply_late
+
+    _wrap(patch, agent_lib, "apply_replay_context", late)
+
+
 def missed_reset_in_observe(patch):
     def first_step_only(loss):
         def loss_first_reset_only(model, params, carry, tokens, action, reset, *args, **kwargs):
@@ -291,6 +306,20 @@ class _Probability:
 
     def prob(self, event):
         return jnp.where(jnp.asarray(event, bool), self.value, 1 - self.value)
+
+
+def policy_scores_previous_action(patch):
+    """The policy loss at imagined step t scores the action that led into the step (action
+    t - 1; none at the start) under the policy at t, instead of the action taken there."""
+    def previous(imagination_terms):
+        def terms(config, imgact, heads, norms):
+            earlier = {k: jnp.concatenate([jnp.zeros_like(v[:, :1]), v[:, :-1]], 1)
+                       for k, v in imgact.items()}
+            return imagination_terms(config, earlier, heads, norms)
+
+        return terms
+
+    _wrap(patch, agent_lib, "imagination_terms", previous)
 
 
 def replay_weight_from_the_previous_step(patch):
@@ -533,6 +562,10 @@ MUTANTS = {m.name: m for m in [
     Mutant("actions-unshifted", "BUG",
            "the action stored with observation t fed to the world model as the action before "
            "step t (official: before step t + 1)", actions_unshifted, ci_sample=True),
+    Mutant("replay-context-carry-one-entry-late", "BUG",
+           "a replayed chunk starts from the RSSM state stored with its first trained step "
+           "instead of the last context step's", replay_context_carry_one_entry_late,
+           architecture_free=True),
     Mutant("missed-reset-in-observe", "BUG",
            "the posterior rollout resets its state at a replayed sequence's first step only, "
            "not at episode starts inside it", missed_reset_in_observe),
@@ -576,6 +609,10 @@ MUTANTS = {m.name: m for m in [
            "imagined continuation taken as the continuation head's mode (0 or 1) at the loss "
            "call site instead of its probability", imagined_continuation_as_mode,
            architecture_free=True, ci_sample=True),
+    Mutant("policy-scores-previous-action", "BUG",
+           "policy gradient at imagined step t scores the action that led into the step "
+           "(action t - 1) instead of the action taken at t", policy_scores_previous_action,
+           architecture_free=True),
     Mutant("imagination-lambda-in-code", "CONFIG",
            "imagined lambda returns with lam 0.9 written into the loss call (the config still "
            "says 0.95)", imagination_lambda_in_code, architecture_free=True, ci_sample=True),
