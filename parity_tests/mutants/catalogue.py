@@ -27,7 +27,7 @@ from reimpl import (
     rssm,
     world_model,
 )
-from reimpl.nets import apply_mask, symexp, symlog
+from reimpl.nets import activation, apply_mask, symexp, symlog
 from reimpl.train import loop, replay
 
 Patch = Callable[[object, str, object], None]  # patch(owner, attribute, replacement)
@@ -130,6 +130,41 @@ def no_straight_through(patch):
         return jax.lax.stop_gradient(value)
 
     patch(distributions.OneHot, "_onehot_with_grad", onehot)
+
+
+# ---------------------------------------------------------------- architecture
+
+def rssm_norm_after_activation(patch):
+    """Every dense layer of the RSSM as linear, activation, norm (official: linear, norm,
+    activation)."""
+    def dense(self, layer, x):
+        linear, norm = layer
+        return norm(activation(self.config.act)(linear(x)))
+
+    patch(rssm.RSSM, "_dense", dense)
+
+
+def gru_update_gate_without_bias(patch):
+    """The block GRU's update gate sigmoid(u) instead of sigmoid(u - 1): the textbook GRU,
+    keeping half of the state where the official keeps ~73% at initialisation."""
+    def core(self, deter, stoch, action):
+        groups = self.config.blocks
+        stoch = stoch.reshape((*stoch.shape[:-2], -1))
+        action = action / jax.lax.stop_gradient(jnp.maximum(1, jnp.abs(action)))
+        inputs = [self._dense(layer, x)
+                  for layer, x in zip(self.dynin, (deter, stoch, action), strict=True)]
+        x = jnp.concatenate(inputs, -1)[..., None, :].repeat(groups, -2)
+        x = jnp.concatenate([rssm._to_groups(deter, groups), x], -1)
+        x = x.reshape((*x.shape[:-2], -1))
+        for layer in self.dynhid:
+            x = self._dense(layer, x)
+        reset, candidate, update = [rssm._from_groups(gate) for gate in jnp.split(
+            rssm._to_groups(self.dyngru(x), groups), 3, -1)]
+        candidate = jnp.tanh(jax.nn.sigmoid(reset) * candidate)
+        update = jax.nn.sigmoid(update)
+        return update * candidate + (1 - update) * deter
+
+    patch(rssm.RSSM, "core", core)
 
 
 # ---------------------------------------------------------------- two-hot heads
@@ -538,6 +573,12 @@ MUTANTS = {m.name: m for m in [
            "dyn trains the posterior and rep the prior (stop-gradients on the wrong side: a "
            "gradient-flow error, named by the gradient_flow checks)",
            kl_stop_gradients_swapped, ci_sample=True),
+    Mutant("rssm-norm-after-activation", "DIFF",
+           "every dense layer of the RSSM normalised after its activation instead of before",
+           rssm_norm_after_activation),
+    Mutant("gru-update-gate-without-bias", "DIFF",
+           "the block GRU's update gate without its -1 bias (sigmoid(u), the textbook GRU)",
+           gru_update_gate_without_bias),
     Mutant("twohot-wrong-space", "BUG",
            "two-hot bins are symexp(linspace) (raw space) but targets are encoded in symlog "
            "space", twohot_wrong_space),

@@ -15,6 +15,7 @@ import numpy as np
 from parity_tests.targets import (
     reimpl_actor_critic,
     reimpl_config,
+    reimpl_networks,
     reimpl_own_networks,
     reimpl_update_rules,
     reimpl_world_model,
@@ -219,6 +220,7 @@ def make_target() -> SimpleNamespace:
         agent_grads=agent_grads,
         train_step=train_step,
         policy_rollout=policy_rollout,
+        module_outputs=reimpl_networks.module_outputs,
         own_params=reimpl_own_networks.own_params,
         own_losses=reimpl_own_networks.own_losses,
         own_updates=reimpl_own_networks.own_updates,
