@@ -22,7 +22,7 @@ from dataclasses import dataclass
 LEVELS = {
     "returns": 0, "twohot": 0, "latents": 0, "policy": 0, "keys": 0, "replay": 0,
     "schedule": 0, "config": 0, "outputs": 0, "update_rules": 0, "gradient_flow": 0,
-    "time_index": 0, "update_order": 0,
+    "time_index": 0, "update_order": 0, "networks": 0,
     "world_model": 1, "agent/loss": 1, "policy/rollout": 1, "agent/slow_critic": 1, "vector_obs": 1,
     "gradients": 2, "agent/train_step": 2, "size": 2,
     # Many updates: decides only when no single update differs (an accumulation).
