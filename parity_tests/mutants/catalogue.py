@@ -20,6 +20,7 @@ from reimpl import agent as agent_lib
 from reimpl import (
     decoder,
     distributions,
+    heads,
     losses,
     normalize,
     optimizer,
@@ -561,6 +562,105 @@ def ratio_without_batch_length(patch):
           lambda ratio, envs, steps, batch_size, batch_length: ratio * envs * steps / batch_size)
 
 
+# ---------------------------------------------------------------- written unseen (2026-12-07)
+# Written after the rules they are judged by, and measured once before any rule changed
+# (docs/SUITE.md, "On mistakes it has never seen").
+
+def _imag_keywords(patch, change: Callable[[dict], dict]) -> None:
+    """imag_loss called with change(its keyword arguments) at the agent's call site."""
+    _call_site(patch, "imag_loss", lambda imag_loss: lambda *args, **kwargs: imag_loss(
+        *args, **change(kwargs)))
+
+
+def entropy_scale_in_code(patch):
+    """The policy's entropy bonus 1e-3 written into the loss call (the config says 3e-4)."""
+    _imag_keywords(patch, lambda kwargs: {**kwargs, "actent": 1e-3})
+
+
+def entropy_bonus_sign_flipped(patch):
+    """The entropy term added to the policy loss with the wrong sign: entropy is penalised."""
+    _imag_keywords(patch, lambda kwargs: {**kwargs, "actent": -kwargs["actent"]})
+
+
+def return_normaliser_rate_in_code(patch):
+    """The return normaliser's rate 0.05 written into the loss call (the config says 0.01)."""
+    _imag_keywords(patch, lambda kwargs: {**kwargs, "retnorm_config": dataclasses.replace(
+        kwargs["retnorm_config"], rate=0.05)})
+
+
+def _imag_positional(patch, index: int, change: Callable) -> None:
+    """imag_loss called with its positional argument `index` replaced by change(it)."""
+    def changed(imag_loss):
+        def call(*args, **kwargs):
+            args = list(args)
+            args[index] = change(args[index])
+            return imag_loss(*args, **kwargs)
+
+        return call
+
+    _call_site(patch, "imag_loss", changed)
+
+
+def imagined_rewards_one_step_early(patch):
+    """The predicted rewards moved one step earlier along the imagined trajectory: each
+    transition credited with the reward predicted one step after its own."""
+    _imag_positional(patch, 1, lambda rew: jnp.concatenate([rew[:, 1:], rew[:, -1:]], 1))
+
+
+def imagined_continuation_one_step_late(patch):
+    """The imagined continuations moved one step later along the trajectory: each step
+    discounted by the continuation predicted at the step before it."""
+    _imag_positional(patch, 2, lambda con: jnp.concatenate([con[:, :1], con[:, :-1]], 1))
+
+
+def no_return_normalisation(patch):
+    """Advantages from raw returns: the return scale never divides them."""
+    _wrap(patch, losses, "advantage", lambda advantage: lambda ret, value, scale: advantage(
+        ret, value, 1.0))
+
+
+def slow_regulariser_from_online_critic(patch):
+    """The critic regularised toward its own (stop-gradient) prediction instead of the slow
+    critic's, in imagination and replay: the slow critic is passed nowhere."""
+    def online(imag_loss):
+        def call(act, rew, con, policy, value, slowvalue, *args, **kwargs):
+            return imag_loss(act, rew, con, policy, value, value, *args, **kwargs)
+
+        return call
+
+    _call_site(patch, "imag_loss", online)
+    _call_site(patch, "repl_loss", lambda repl_loss: lambda last, term, rew, boot, value,
+               slowvalue, *args, **kwargs: repl_loss(last, term, rew, boot, value, value,
+                                                      *args, **kwargs))
+
+
+def free_nats_in_code(patch):
+    """The KL terms clipped at 0.5 free nats written into the KL (the config says 1)."""
+    _wrap(patch, rssm, "kl_losses", lambda kl_losses: lambda post, prior, config: kl_losses(
+        post, prior, dataclasses.replace(config, free_nats=0.5)))
+
+
+def rep_kl_trains_the_prior(patch):
+    """The representation KL without the stop-gradient on the prior: rep trains the prior too."""
+    def kl_losses(posterior_logit, prior_logit, config):
+        sg = jax.lax.stop_gradient
+        post = distributions.OneHot(posterior_logit, config.unimix)
+        prior = distributions.OneHot(prior_logit, config.unimix)
+        dyn = distributions.OneHot(sg(posterior_logit), config.unimix).kl(prior).sum(-1)
+        rep = post.kl(prior).sum(-1)
+        return {"dyn": jnp.maximum(dyn, config.free_nats),
+                "rep": jnp.maximum(rep, config.free_nats)}
+
+    patch(rssm, "kl_losses", kl_losses)
+
+
+def heads_with_relu(patch):
+    """Every head's MLP (reward, continuation, policy, value) with ReLU, whatever the config's
+    activation."""
+    _wrap(patch, heads, "MLP", lambda mlp: lambda layers, units, act, *args, **kwargs: mlp(
+        layers, units, "relu", *args, **kwargs))
+
+
 MUTANTS = {m.name: m for m in [
     Mutant("shared-key", "BUG", "one key for the posterior sample and the action sample",
            shared_key, ci_sample=True),
@@ -715,4 +815,33 @@ MUTANTS = {m.name: m for m in [
     Mutant("slow-critic-cadence-ignored", "CONFIG",
            "slow critic mixed at every update whatever slowvalue.every says",
            slow_critic_cadence_ignored, architecture_free=True),
+    Mutant("entropy-scale-in-code", "CONFIG",
+           "policy entropy bonus 1e-3 written into the loss call (the config says 3e-4)",
+           entropy_scale_in_code, architecture_free=True),
+    Mutant("entropy-bonus-sign-flipped", "BUG",
+           "entropy term added to the policy loss with the wrong sign (entropy penalised)",
+           entropy_bonus_sign_flipped, architecture_free=True),
+    Mutant("return-normaliser-rate-in-code", "CONFIG",
+           "return normaliser rate 0.05 written into the loss call (the config says 0.01)",
+           return_normaliser_rate_in_code, architecture_free=True),
+    Mutant("imagined-rewards-one-step-early", "BUG",
+           "imagined rewards moved one step earlier at the imagination loss call site",
+           imagined_rewards_one_step_early, architecture_free=True),
+    Mutant("imagined-continuation-one-step-late", "BUG",
+           "imagined continuations moved one step later at the imagination loss call site",
+           imagined_continuation_one_step_late, architecture_free=True),
+    Mutant("no-return-normalisation", "CRITDIFF",
+           "advantages from raw returns, never divided by the return scale",
+           no_return_normalisation, architecture_free=True),
+    Mutant("slow-regulariser-from-online-critic", "CRITDIFF",
+           "critic regularised toward its own prediction instead of the slow critic's",
+           slow_regulariser_from_online_critic, architecture_free=True),
+    Mutant("free-nats-in-code", "CONFIG",
+           "KL terms clipped at 0.5 free nats written into the KL (the config says 1)",
+           free_nats_in_code),
+    Mutant("rep-kl-trains-the-prior", "BUG",
+           "representation KL without the stop-gradient on the prior (rep trains the prior)",
+           rep_kl_trains_the_prior),
+    Mutant("heads-with-relu", "DIFF",
+           "every head's MLP with ReLU whatever the configured activation", heads_with_relu),
 ]}
