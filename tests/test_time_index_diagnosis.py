@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from parity_tests.time_patterns import diagnose
+from parity_tests.time_patterns import diagnose, diagnose_entry
 
 
 def _official(steps=6):
@@ -60,3 +60,27 @@ def test_extra_dependencies_within_an_episode_are_not_a_missed_reset():
     within[0, 5, 0] = True  # input 5 reaching output step 1: no episode start between
     agrees, tag, _ = diagnose(within, official, "image", "losses", resets, offset=1)
     assert not agrees and tag == "TOCHECK"
+
+
+def _carry(steps=5, outputs=4, read=0):
+    """A stored state read at entry `read` only: it reaches every output of the chunk."""
+    pattern = np.zeros((2, steps, outputs), bool)
+    pattern[:, read] = True
+    return pattern
+
+
+def test_a_state_read_from_the_next_entry_is_a_time_index_bug():
+    agrees, tag, detail = diagnose_entry(_carry(read=1), _carry(), "dyn/deter", "the losses")
+    assert not agrees and tag == "BUG"
+    assert "entry 1 where the official reads entry 0" in detail and "1 step(s) late" in detail
+
+
+def test_a_state_never_read_is_not_called_a_time_index():
+    agrees, tag, detail = diagnose_entry(np.zeros_like(_carry()), _carry(), "dyn/deter",
+                                         "the losses")
+    assert not agrees and tag == "TOCHECK"
+    assert "entry 0 misses" in detail
+
+
+def test_the_same_entry_agrees():
+    assert diagnose_entry(_carry(read=2), _carry(read=2), "dyn/deter", "the losses")[0]
