@@ -161,9 +161,9 @@ class Recorder:
         entry; the first cause is reported, and registered, where it enters.
 
         `setting`, asked only for a first cause: (what it means, the official stage with one
-        setting changed and fitted: parity_tests/settings_explained.py) or None. When the target
-        agrees with that, the finding is [CONFIG], "explained: imag_loss.lam 0.9 (official
-        0.95)".
+        setting changed and fitted: parity_tests/settings_explained.py[, a tag]) or None. When
+        the target agrees with that, the finding is [CONFIG] (or the tag given: [BUG] for a
+        scale fitted with its sign flipped), "explained: imag_loss.lam 0.9 (official 0.95)".
 
         `diagnosis`, asked only when the check differs on values: a line saying where and how
         (the first update that differs, the rate the target mixes), added to the finding."""
@@ -192,7 +192,7 @@ class Recorder:
             explained = setting()
             if explained is not None and compare_lib.compare(
                     ours, explained[1], tolerances.get(tolerance)).ok:
-                tag = "CONFIG"
+                tag = explained[2] if len(explained) > 2 else "CONFIG"
                 comparison = dataclasses.replace(
                     comparison, where=f"{comparison.where}; explained: {explained[0]}")
         if not comparison.ok and not comparison.problems and diagnosis is not None:

@@ -15,20 +15,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import jax
 import numpy as np
 from scipy import optimize
 
 from parity_tests import compare, operating_point, stages, tolerances
 
-# (part, quantity): (official config key, lowest, highest) tried one at a time
+# (part, quantity): (official config key, lowest, highest) tried one at a time. A term's scale
+# is fitted over both signs: fitted with the sign opposite to the official one, the term enters
+# the loss sign-flipped, a [BUG] (a coding error), not a setting.
 SETTINGS = {
     ("imag", "ret"): (("imag_loss.lam", 0.0, 1.0),),
     ("imag", "retnorm"): (("retnorm.rate", 0.0, 1.0), ("retnorm.perclo", 0.5, 49.5),
                           ("retnorm.perchi", 50.5, 99.5)),
-    ("imag", "policy"): (("imag_loss.actent", 0.0, 0.1),),
-    ("imag", "value"): (("imag_loss.slowreg", 0.0, 10.0),),
+    ("imag", "policy"): (("imag_loss.actent", -0.1, 0.1),),
+    ("imag", "entropy_term"): (("imag_loss.actent", -0.1, 0.1),),
+    ("imag", "value"): (("imag_loss.slowreg", -10.0, 10.0),),
+    ("imag", "slowreg_term"): (("imag_loss.slowreg", -10.0, 10.0),),
     ("repl", "ret"): (("repl_loss.lam", 0.0, 1.0),),
-    ("repl", "repval"): (("repl_loss.slowreg", 0.0, 10.0),),
+    ("repl", "repval"): (("repl_loss.slowreg", -10.0, 10.0),),
+    ("repl", "slowreg_term"): (("repl_loss.slowreg", -10.0, 10.0),),
     ("world_model", "dyn"): (("dyn.rssm.free_nats", 0.0, 10.0),),
     ("world_model", "rep"): (("dyn.rssm.free_nats", 0.0, 10.0),),
 }
@@ -46,12 +52,10 @@ def _margin(ours, value, tolerance) -> float:
     return comparison.margin if not comparison.problems else np.inf
 
 
-def explain(part: str, quantity: str, ours, target, given: dict, official: dict,
-            inputs: dict, config, before: dict | None, tolerance_of: dict,
-            reduce: Callable = lambda value: value):
-    """(what it means, the official stage with the fitted setting) for the first setting of
-    the stage that reproduces the target's `ours`, or None; `reduce` turns the stage's
-    per-element value into what the target returns (a declared batch mean)."""
+def _fit(part, quantity, ours, target, given, official, inputs, config, before,
+         tolerance_of, reduce):
+    """(key, fitted value, official value, prepared stage, changed config) of the first setting
+    of the stage that reproduces `ours`, or None."""
     prepared = stages.prepare(part, quantity, target, given, official, inputs, config,
                               tolerance_of)
     if prepared is None:
@@ -59,23 +63,79 @@ def explain(part: str, quantity: str, ours, target, given: dict, official: dict,
     _, given, chosen = prepared
     tolerance = tolerances.get(tolerance_of[quantity])
 
+    def changed(key, setting):
+        return config.update({key: type(_official_value(config, key))(setting)})
+
     def value_at(key, setting):
-        changed = config.update({key: type(_official_value(config, key))(setting)})
-        return reduce(stages.recompute(part, quantity, given, inputs, chosen, changed, before))
+        return reduce(stages.recompute(part, quantity, given, inputs, chosen,
+                                       changed(key, setting), before))
 
     for key, lowest, highest in SETTINGS.get((part, quantity), ()):
-        fit = optimize.minimize_scalar(lambda v, k=key: _margin(ours, value_at(k, v),
-                                                                 tolerance),
-                                       bounds=(lowest, highest), method="bounded",
-                                       options={"xatol": 1e-6 * max(1.0, highest)})
-        setting, was = float(fit.x), _official_value(config, key)
-        alternative = value_at(key, setting)
-        if _margin(ours, alternative, tolerance) <= 1 and not np.isclose(setting, was):
-            stated = stated_value(target, key)
-            said = (f"; its official_config states {stated:g}: the code does not do what its "
-                    "config says" if stated is not None and np.isclose(stated, was) else "")
-            return f"{key} {setting:.4g} (official {was:g}){said}", alternative
+        was = _official_value(config, key)
+        setting = fit(ours, lambda v, k=key: value_at(k, v), lowest, highest, was, tolerance)
+        if setting is not None:
+            return (key, setting, was, value_at(key, setting),
+                    (given, chosen, changed(key, setting)))
     return None
+
+
+def fit(ours, value_at: Callable[[float], object], lowest: float, highest: float, was: float,
+        tolerance) -> float | None:
+    """The value in [lowest, highest] at which `value_at` reproduces `ours` within the
+    tolerance, other than `was`, or None (bounded scalar minimisation of the margin)."""
+    found = optimize.minimize_scalar(lambda v: _margin(ours, value_at(v), tolerance),
+                                     bounds=(lowest, highest), method="bounded",
+                                     options={"xatol": 1e-9 * (highest - lowest)})
+    setting = float(found.x)
+    if _margin(ours, value_at(setting), tolerance) <= 1 and not np.isclose(setting, was):
+        return setting
+    return None
+
+
+def _meaning(target, key: str, setting: float, was: float) -> tuple[str, str]:
+    """(what a fitted setting means, its tag)."""
+    if setting * was < 0:
+        return (f"{key} {setting:.4g} (official {was:g}): the term enters with its sign "
+                f"flipped", "BUG")
+    stated = stated_value(target, key)
+    said = (f"; its official_config states {stated:g}: the code does not do what its config "
+            "says" if stated is not None and np.isclose(stated, was) else "")
+    return f"{key} {setting:.4g} (official {was:g}){said}", "CONFIG"
+
+
+def explain(part: str, quantity: str, ours, target, given: dict, official: dict,
+            inputs: dict, config, before: dict | None, tolerance_of: dict,
+            reduce: Callable = lambda value: value):
+    """(what it means, the official stage with the fitted setting, its tag: [CONFIG], or
+    [BUG] for a scale fitted with its sign flipped) for the first setting of the stage that
+    reproduces the target's `ours`, or None; `reduce` turns the stage's per-element value into
+    what the target returns (a declared batch mean)."""
+    found = _fit(part, quantity, ours, target, given, official, inputs, config, before,
+                 tolerance_of, reduce)
+    if found is None:
+        return None
+    key, setting, was, alternative, _ = found
+    meaning, tag = _meaning(target, key, setting, was)
+    return meaning, alternative, tag
+
+
+def explain_gradient(part: str, loss: str, target, given: dict, official: dict, inputs: dict,
+                     config, before: dict | None, tolerance_of: dict,
+                     reduce: Callable = lambda value: value,
+                     scale: Callable = lambda value: value):
+    """The same for the loss's gradient: the setting fitted on the target's loss value, then
+    the official gradient at it (`scale` as the gradient check applies it), or None."""
+    found = _fit(part, loss, given[loss], target, given, official, inputs, config, before,
+                 tolerance_of, reduce)
+    if found is None:
+        return None
+    key, setting, was, _, (prepared, chosen, changed) = found
+    meaning, tag = _meaning(target, key, setting, was)
+    try:
+        gradient = stages.recompute_grad(part, loss, prepared, inputs, chosen, changed)
+    except (TypeError, jax.errors.JAXTypeError):  # a block that is not a JAX function
+        return None
+    return meaning, scale(gradient), tag
 
 
 def stated_value(target, key: str) -> float | None:

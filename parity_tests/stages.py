@@ -186,6 +186,20 @@ def value(weight, value_target, inputs: dict, chosen: Blocks, config) -> np.ndar
                             config.imag_loss.slowreg))
 
 
+def entropy_term(weight, inputs: dict, chosen: Blocks, config) -> np.ndarray:
+    """The entropy bonus part of the policy loss: -weight * actent * entropy, [N, H]."""
+    entropy = _flat(chosen.entropy, _f32(inputs["policy_logits"])[:, :-1])
+    return _f32(-_f32(weight) * config.imag_loss.actent * entropy)
+
+
+def slowreg_term(weight, inputs: dict, chosen: Blocks, slowreg: float) -> np.ndarray:
+    """The slow regulariser part of a value loss: weight * slowreg * twohot_loss(value,
+    slowval), [.., K] over the steps before the last."""
+    slowval = _decoded(inputs, chosen, slow=True)[:, :-1]
+    loss = chosen.twohot_loss(_f32(inputs["value_logits"])[:, :-1], slowval)
+    return _f32(_f32(weight) * slowreg * np.asarray(loss))
+
+
 # ------------------------------------------------------------------ replay
 
 
@@ -212,6 +226,8 @@ IMAG_UPSTREAM = {
     "value_target": (("ret",), ()),
     "policy": (("weight", "adv"), ("log_prob", "entropy")),
     "value": (("weight", "value_target"), ("decode", "twohot_loss")),
+    "entropy_term": (("weight",), ("entropy",)),
+    "slowreg_term": (("weight",), ("decode", "twohot_loss")),
 }
 # What the official arithmetic derives a quantity from, for a target that does not return it
 # (the value normaliser is `none`: the value target is the return).
@@ -219,6 +235,7 @@ DERIVED = {"value_target": "ret"}
 REPL_UPSTREAM = {
     "ret": ((), ("decode",)),
     "repval": (("weight", "ret"), ("decode", "twohot_loss")),
+    "slowreg_term": (("weight",), ("decode", "twohot_loss")),
 }
 
 
@@ -239,11 +256,17 @@ def recompute(part: str, quantity: str, given: dict, inputs: dict, chosen: Block
             return policy(given["weight"], given["adv"], inputs, chosen, config)
         if quantity == "value":
             return value(given["weight"], given["value_target"], inputs, chosen, config)
+        if quantity == "entropy_term":
+            return entropy_term(given["weight"], inputs, chosen, config)
+        if quantity == "slowreg_term":
+            return slowreg_term(given["weight"], inputs, chosen, config.imag_loss.slowreg)
     if part == "repl":
         if quantity == "ret":
             return repl_ret(inputs, chosen, config)
         if quantity == "repval":
             return repval(given["weight"], given["ret"], inputs, chosen, config)
+        if quantity == "slowreg_term":
+            return slowreg_term(given["weight"], inputs, chosen, config.repl_loss.slowreg)
     if part == "world_model" and quantity in WORLD_MODEL_UPSTREAM:
         outputs = {k: jnp.asarray(_f32(inputs[k])) for k in WORLD_MODEL_FLOWS.values()}
         return _f32(_world_model_term(quantity, outputs, inputs, chosen, config))

@@ -198,9 +198,16 @@ def test_actor_critic_gradient(part, loss, output, target, parity, official_resu
         follows = reduced_losses.attribution(
             lambda: _attribution(part, loss, target, target_results, official_results,
                                  stage_inputs, gradient=True), scale)
+    setting = None
+    if flows:
+        setting = lambda: settings_explained.explain_gradient(  # noqa: E731
+            part, loss, target, target_results(part), official_results[part],
+            stage_inputs[part], stage_inputs["config"], stage_inputs["before"],
+            _tolerances(part), reduced_losses.reduced_stage(
+                target, PIECES[part], loss, official_results[part][loss]), scale)
     parity.check(check, tag, description, of_loss[output],
                  scale(official_results[part]["grads"][loss][output]), "logit-gradient",
-                 follows=follows)
+                 follows=follows, setting=setting)
 
 
 @pytest.mark.parametrize("part,loss", list(stages.GRADIENTS),

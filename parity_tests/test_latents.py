@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
-from parity_tests import declarations, strategies
+from parity_tests import declarations, settings_explained, strategies, tolerances
 from reference_adapter import pieces
 
 UNIMIX = 0.01  # dyn.rssm.unimix
@@ -83,7 +83,43 @@ def test_latents_kl_values(data, official, target, parity):
     ours = {k: np.asarray(v) for k, v in kl(post, prior, UNIMIX, free_nats).items()}
     ref = declarations.reduce(pieces.kl_losses(post, prior, UNIMIX, free_nats), reduction)
     parity.check(check, "CRITDIFF", declarations.described(description, reduction), ours,
-                 {k: np.asarray(v) for k, v in ref.items()}, "elementwise")
+                 {k: np.asarray(v) for k, v in ref.items()}, "elementwise",
+                 setting=lambda: _explained(
+                     kl, post, prior, free_nats, reduction,
+                     lambda unimix, nats: {k: np.asarray(v) for k, v in declarations.reduce(
+                         pieces.kl_losses(post, prior, unimix, nats), reduction).items()}))
+
+
+def _kl_setting(kl, post, prior, free_nats, reduction):
+    """(key, fitted, given) of the one setting the piece is handed, free nats or unimix, at
+    which the official KL values are the target's (a value fixed in code that ignores the
+    argument), or None."""
+    ours = {k: np.asarray(v) for k, v in kl(post, prior, UNIMIX, free_nats).items()}
+    tolerance = tolerances.get("elementwise")
+
+    def official(unimix, nats):
+        return {k: np.asarray(v) for k, v in declarations.reduce(
+            pieces.kl_losses(post, prior, unimix, nats), reduction).items()}
+
+    for key, given, lowest, highest, at in (
+            ("dyn.rssm.free_nats", free_nats, 0.0, 10.0, lambda v: official(UNIMIX, v)),
+            ("dyn.rssm.unimix", UNIMIX, 0.0, 0.5, lambda v: official(v, free_nats))):
+        fitted = settings_explained.fit(ours, at, lowest, highest, given, tolerance)
+        if fitted is not None:
+            return key, fitted, given
+    return None
+
+
+def _explained(kl, post, prior, free_nats, reduction, official_at):
+    """(meaning, the official quantity at the fitted setting) for a check of the KL piece:
+    `official_at(unimix, free_nats)` computes it."""
+    found = _kl_setting(kl, post, prior, free_nats, reduction)
+    if found is None:
+        return None
+    key, fitted, given = found
+    unimix, nats = (UNIMIX, fitted) if key.endswith("free_nats") else (fitted, free_nats)
+    return (f"{key} {fitted:.4g} where the piece was given {given:g} (a value fixed in code)",
+            official_at(unimix, nats))
 
 
 def kl_gradients(fn, post, prior, term, free_nats, reduction="none"):
@@ -130,8 +166,16 @@ def test_latents_kl_gradients(term, free_nats, suffix, data, official, target, p
     post, prior, _ = _kl_inputs(data, free_nats, (1.0, 1e-3) if free_nats == 0 else (1.0, 3.0))
     ours = kl_gradients(kl, post, prior, term, free_nats)
     ref, _ = clip_aware_reference(ours, post, prior, term, free_nats, reduction)
+
+    def official_at(unimix, nats):
+        if unimix == UNIMIX:
+            return clip_aware_reference(ours, post, prior, term, nats, reduction)[0]
+        return kl_gradients(lambda a, b, _, f: declarations.reduce(
+            pieces.kl_losses(a, b, unimix, f), reduction), post, prior, term, nats)
+
     parity.check(check, "CRITDIFF", declarations.described(description, reduction), ours, ref,
-                 "logit-gradient")
+                 "logit-gradient", setting=lambda: _explained(kl, post, prior, free_nats,
+                                                              reduction, official_at))
 
 
 @given(logits=strategies.logits(), seed=st.integers(0, 2**32 - 1))

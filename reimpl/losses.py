@@ -67,7 +67,9 @@ def imag_loss(
     valnorm_config: NormalizeConfig = VALNORM,
     advnorm_config: NormalizeConfig = ADVNORM,
 ) -> tuple[dict[str, jax.Array], Normalizers, dict[str, jax.Array], dict[str, jax.Array]]:
-    """-> losses {'policy', 'value': [N, H]}, normalisers, outs {'ret': [N, H]}, metrics.
+    """-> losses {'policy', 'value': [N, H]}, normalisers, outs {'ret', and the intermediates
+    'weight', 'adv' (normalised), 'value_target', 'entropy_term', 'slowreg_term': [N, H]},
+    metrics.
     Defaults are configs.yaml's (the official signature has slowtar=True)."""
     _check_time_major(rew, con, act)
     voffset, vscale = normalize.stats(valnorm_state, valnorm_config)  # before this update
@@ -86,15 +88,16 @@ def imag_loss(
     adv_normed = (adv - aoffset) / ascale
     logpi = sum([dist.logp(stop_gradient(act[k]))[:, :-1] for k, dist in policy.items()])
     entropies = {k: dist.entropy()[:, :-1] for k, dist in policy.items()}
-    losses = {"policy": stop_gradient(weight[:, :-1]) * -(
-        logpi * stop_gradient(adv_normed) + actent * sum(entropies.values()))}
+    steps = stop_gradient(weight[:, :-1])
+    entropy_term = steps * -actent * sum(entropies.values())
+    losses = {"policy": steps * -(logpi * stop_gradient(adv_normed)) + entropy_term}
 
     valnorm_state, (voffset, vscale) = normalize.normalize(
         valnorm_state, ret, valnorm_config, update)
     tar_normed = (ret - voffset) / vscale
-    losses["value"] = stop_gradient(weight[:, :-1]) * (
-        value.loss(stop_gradient(_pad_last(tar_normed)))
-        + slowreg * value.loss(stop_gradient(slowvalue.pred())))[:, :-1]
+    slowreg_term = steps * slowreg * value.loss(stop_gradient(slowvalue.pred()))[:, :-1]
+    losses["value"] = steps * value.loss(stop_gradient(_pad_last(tar_normed)))[:, :-1] + (
+        slowreg_term)
 
     ret_normed = (ret - roffset) / rscale
     metrics = _imag_metrics(adv, rew, con, ret_normed, val, tar_normed, weight, slowval)
@@ -104,7 +107,10 @@ def imag_loss(
             metrics[f"rand/{k}"] = (entropies[k].mean() - dist.minent) / (
                 dist.maxent - dist.minent)
     states = Normalizers(retnorm_state, valnorm_state, advnorm_state)
-    return losses, states, {"ret": ret}, metrics
+    # the intermediates, for reading them where they are computed (parity_tests/targets)
+    outs = {"ret": ret, "weight": weight[:, :-1], "adv": adv_normed, "value_target": tar_normed,
+            "entropy_term": entropy_term, "slowreg_term": slowreg_term}
+    return losses, states, outs, metrics
 
 
 def trajectory_weight(con: jax.Array, disc: float) -> jax.Array:  # [N, H+1] -> [N, H+1]
@@ -153,7 +159,8 @@ def repl_loss(
     slowreg: float = 1.0,
     valnorm_config: NormalizeConfig = VALNORM,
 ) -> tuple[dict[str, jax.Array], NormalizeState, dict[str, jax.Array], dict[str, jax.Array]]:
-    """-> losses {'repval': [B, K-1]}, valnorm state, outs {'ret': [B, K-1]}, metrics."""
+    """-> losses {'repval': [B, K-1]}, valnorm state, outs {'ret', 'weight', 'slowreg_term':
+    [B, K-1]}, metrics."""
     voffset, vscale = normalize.stats(valnorm_state, valnorm_config)
     tarval = (slowvalue if slowtar else value).pred() * vscale + voffset
     disc = 1 - 1 / horizon
@@ -162,8 +169,9 @@ def repl_loss(
     valnorm_state, (voffset, vscale) = normalize.normalize(
         valnorm_state, ret, valnorm_config, update)
     ret_normed = (ret - voffset) / vscale
-    weight = replay_weight(last)
-    losses = {"repval": weight[:, :-1] * (
-        value.loss(stop_gradient(_pad_last(ret_normed)))
-        + slowreg * value.loss(stop_gradient(slowvalue.pred())))[:, :-1]}
-    return losses, valnorm_state, {"ret": ret}, {}
+    weight = replay_weight(last)[:, :-1]
+    slowreg_term = weight * slowreg * value.loss(stop_gradient(slowvalue.pred()))[:, :-1]
+    losses = {"repval": weight * value.loss(stop_gradient(_pad_last(ret_normed)))[:, :-1]
+              + slowreg_term}
+    outs = {"ret": ret, "weight": weight, "slowreg_term": slowreg_term}
+    return losses, valnorm_state, outs, {}

@@ -5,14 +5,15 @@ never from official weights. Pieces `imagination_loss` and `replay_loss` (docs/T
 Both run the reimpl agent's own call sites (`agent.imagination_terms`, `agent.replay_terms`:
 what the agent passes from its heads into `imag_loss`/`repl_loss`), fed with given outputs
 instead of its networks. The intermediates (trajectory weight, normalised advantage, value
-target) are read with the same probe heads the adapter uses on the official
-functions: a probe's `logp`, `entropy` or `loss` returns a chosen constant, so one returned loss
-shows one intermediate.
+target, the entropy and slow-regulariser terms) are read where the losses compute them (their
+`outs`), from the one call the agent makes: reading them from further calls with settings
+changed (an entropy scale of 1, a regulariser of 0) would be defeated by a setting fixed in
+code below the wrapper. (The adapter reads the official intermediates with probe heads:
+sound there, where nothing is fixed below the call.)
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 
 import jax
@@ -23,7 +24,6 @@ from parity_tests.targets import reimpl_config
 from reference_adapter.actor_critic import (
     IMAG_DIFFERENTIABLE,
     REPL_DIFFERENTIABLE,
-    Probe,
 )
 from reimpl import agent, distributions, losses, normalize
 
@@ -60,46 +60,25 @@ def _imag(config, inputs, retnorm):
     state = normalize.init()
     norms = losses.Normalizers(state.replace(lo=retnorm["lo"], hi=retnorm["hi"]),
                                normalize.init(), normalize.init())
-    policy = distributions.Categorical(inputs["policy_logits"])
-    value = twohot(inputs["value_logits"])
-
-    def call(policy, value, **overrides):
-        imag = dataclasses.replace(config.imag_loss, **overrides)
-        heads = {"rew": Given(inputs["reward"]), "con": Given(inputs["con"], binary=True),
-                 "pol": {"action": policy}, "val": value,
-                 "slowval": twohot(inputs["slowvalue_logits"])}
-        return agent.imagination_terms(dataclasses.replace(config, imag_loss=imag),
-                                       {"action": inputs["action"]}, heads, norms)
-
-    terms, norms_out, outs, _ = call(policy, value)
-    weight = -call(Probe(policy, entropy=1.0), value, actent=1.0)[0]["policy"]
-    adv = call(Probe(policy, logp=-1.0), value, actent=0.0)[0]["policy"] / weight
-    target = call(policy, Probe(value), slowreg=0.0)[0]["value"] / weight
-    without_entropy = call(policy, value, actent=0.0)[0]["policy"]
-    without_slowreg = call(policy, value, slowreg=0.0)[0]["value"]
-    return {"policy": terms["policy"], "value": terms["value"], "ret": outs["ret"],
-            "weight": weight, "adv": adv, "value_target": target,
+    heads = {"rew": Given(inputs["reward"]), "con": Given(inputs["con"], binary=True),
+             "pol": {"action": distributions.Categorical(inputs["policy_logits"])},
+             "val": twohot(inputs["value_logits"]),
+             "slowval": twohot(inputs["slowvalue_logits"])}
+    terms, norms_out, outs, _ = agent.imagination_terms(config, {"action": inputs["action"]},
+                                                        heads, norms)
+    return {"policy": terms["policy"], "value": terms["value"],
             "retnorm": {"lo": norms_out.retnorm.lo, "hi": norms_out.retnorm.hi},
-            "entropy_term": terms["policy"] - without_entropy,
-            "slowreg_term": terms["value"] - without_slowreg}
+            **{k: outs[k] for k in ("ret", "weight", "adv", "value_target", "entropy_term",
+                                    "slowreg_term")}}
 
 
 def _repl(config, inputs):
-    value = twohot(inputs["value_logits"])
-
-    def call(value, **overrides):
-        repl = dataclasses.replace(config.repl_loss, **overrides)
-        replayed = [inputs[k] for k in ("is_last", "is_terminal", "reward")]
-        heads = {"val": value, "slowval": twohot(inputs["slowvalue_logits"])}
-        boot = agent.replay_bootstrap(inputs["imagined_ret"])  # the agent's own choice
-        return agent.replay_terms(dataclasses.replace(config, repl_loss=repl), replayed,
-                                  boot, heads, normalize.init())
-
-    terms, _, outs, _ = call(value)
-    weight = call(Probe(value, loss=1.0), slowreg=0.0)[0]["repval"]
-    without_slowreg = call(value, slowreg=0.0)[0]["repval"]
-    return {"repval": terms["repval"], "ret": outs["ret"], "weight": weight,
-            "slowreg_term": terms["repval"] - without_slowreg}
+    replayed = [inputs[k] for k in ("is_last", "is_terminal", "reward")]
+    heads = {"val": twohot(inputs["value_logits"]),
+             "slowval": twohot(inputs["slowvalue_logits"])}
+    boot = agent.replay_bootstrap(inputs["imagined_ret"])  # the agent's own choice
+    terms, _, outs, _ = agent.replay_terms(config, replayed, boot, heads, normalize.init())
+    return {"repval": terms["repval"], **{k: outs[k] for k in ("ret", "weight", "slowreg_term")}}
 
 
 def _with_grads(fn, differentiable, terms):
