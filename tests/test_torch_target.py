@@ -141,9 +141,11 @@ def test_the_torch_toy_gets_the_jax_toys_findings_and_its_own(tmp_path, monkeypa
     with the same tags (its registry holds the JAX toy's entries), the output-level rows follow
     from them, and its networks' previous action carried across an episode start is the
     missed reset it is, the imagination and replay probes of actions following from it.
-    CI's deterministic examples: the statuses hold for any, but the KL's form is a pure x0.25
-    only where no element's KL crosses the free nats on one side alone (measured under the
-    random "dev" profile: x0.25, x0.249, x0.224, x0.25 in four runs)."""
+    The statuses hold for any examples; the KL's form is a pure x0.25 only where no element's
+    KL crosses the free nats on one side alone, so elsewhere the factor is below it (measured
+    under the random "dev" profile: x0.25, x0.249, x0.224, x0.25 in four runs; CI's examples,
+    derived from the test function's source, gave x0.25, then x0.247 after its source
+    changed)."""
     monkeypatch.setenv("PARITY_HYPOTHESIS_PROFILE", "ci")
     run, rows = run_suite(
         tmp_path, TORCH_TARGET, ["parity_tests", "-k", TORCH_SELECTION],
@@ -152,8 +154,9 @@ def test_the_torch_toy_gets_the_jax_toys_findings_and_its_own(tmp_path, monkeypa
     status = {check: row["status"] for check, row in rows.items()}
     first_causes = {cause for row in rows.values() for cause in row["follows"]}
     assert {"twohot/pred", "twohot/loss", "latents/kl", "policy/categorical"} <= first_causes
-    assert status["latents/kl/values"] == "known" and "scale-only x0.25" in rows[
-        "latents/kl/values"]["form"]
+    form = rows["latents/kl/values"]["form"]
+    assert status["latents/kl/values"] == "known" and form.startswith("scale-only x"), form
+    assert 0.2 <= float(form.split("x", 1)[1]) <= 0.25, form  # a mean over the toy's 4 latents
     reset = rows["time_index/observe/action->world_model"]
     assert (reset["status"], reset["tag"]) == ("known", "BUG")
     assert "missed reset" in reset["summary"]
