@@ -1,8 +1,8 @@
 """Is the target's t the official t? Dependency patterns over time, from network outputs.
 
 One input is perturbed at one step t (a reward raised by 3, a continuation halved, a terminal
-flag flipped, an action replaced) and each output is recorded where it moved: pattern[b, t, s] says whether the
-change at step t of trajectory b reaches output step s. Both sides run on the same outputs
+flag flipped, an action replaced) and each output is recorded where it moved: pattern[b, t, s]
+says whether the change at step t of trajectory b reaches output step s. Both sides run on the same outputs
 (parity_tests/network_outputs.py) through the architecture-free pieces, so no weights are
 shared. A target whose pattern is the official one shifted by k steps reads that input k steps
 late (or early): a time-index [BUG], named as such. Any other difference in the pattern (a
