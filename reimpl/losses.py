@@ -89,15 +89,17 @@ def imag_loss(
     logpi = sum([dist.logp(stop_gradient(act[k]))[:, :-1] for k, dist in policy.items()])
     entropies = {k: dist.entropy()[:, :-1] for k, dist in policy.items()}
     steps = stop_gradient(weight[:, :-1])
-    entropy_term = steps * -actent * sum(entropies.values())
-    losses = {"policy": steps * -(logpi * stop_gradient(adv_normed)) + entropy_term}
+    losses = {"policy": steps * -(
+        logpi * stop_gradient(adv_normed) + actent * sum(entropies.values()))}
+    entropy_term = steps * -(actent * sum(entropies.values()))
 
     valnorm_state, (voffset, vscale) = normalize.normalize(
         valnorm_state, ret, valnorm_config, update)
     tar_normed = (ret - voffset) / vscale
-    slowreg_term = steps * slowreg * value.loss(stop_gradient(slowvalue.pred()))[:, :-1]
-    losses["value"] = steps * value.loss(stop_gradient(_pad_last(tar_normed)))[:, :-1] + (
-        slowreg_term)
+    regulariser = slowreg * value.loss(stop_gradient(slowvalue.pred()))
+    losses["value"] = steps * (
+        value.loss(stop_gradient(_pad_last(tar_normed))) + regulariser)[:, :-1]
+    slowreg_term = steps * regulariser[:, :-1]
 
     ret_normed = (ret - roffset) / rscale
     metrics = _imag_metrics(adv, rew, con, ret_normed, val, tar_normed, weight, slowval)
@@ -169,9 +171,10 @@ def repl_loss(
     valnorm_state, (voffset, vscale) = normalize.normalize(
         valnorm_state, ret, valnorm_config, update)
     ret_normed = (ret - voffset) / vscale
-    weight = replay_weight(last)[:, :-1]
-    slowreg_term = weight * slowreg * value.loss(stop_gradient(slowvalue.pred()))[:, :-1]
-    losses = {"repval": weight * value.loss(stop_gradient(_pad_last(ret_normed)))[:, :-1]
-              + slowreg_term}
-    outs = {"ret": ret, "weight": weight, "slowreg_term": slowreg_term}
+    weight = replay_weight(last)
+    regulariser = slowreg * value.loss(stop_gradient(slowvalue.pred()))
+    losses = {"repval": weight[:, :-1] * (
+        value.loss(stop_gradient(_pad_last(ret_normed))) + regulariser)[:, :-1]}
+    outs = {"ret": ret, "weight": weight[:, :-1],
+            "slowreg_term": (weight * regulariser)[:, :-1]}
     return losses, valnorm_state, outs, {}
