@@ -11,6 +11,7 @@ import pytest
 
 from parity_tests import operating_point
 from reference_adapter import BatchError, OfficialAgent, ParameterError, ReferenceUnavailable
+from reference_adapter import networks
 from reference_adapter import source as source_lib
 
 LOSS_TERMS = {"image", "rew", "con", "dyn", "rep", "policy", "value", "repval"}
@@ -267,13 +268,10 @@ def _head_outputs(model, data):
     """The official networks' outputs on a batch, as the official `Agent.loss` computes them:
     decoder output before its sigmoid, reward and continuation logits, posterior and prior
     logits, for the steps after the replay context."""
-    carry, obs, prevact, _ = model._apply_replay_context(model.init_train(len(data["reward"])),
-                                                        data)
-    enc_carry, dyn_carry, dec_carry = carry
-    reset = obs["is_first"]
-    _, _, tokens = model.enc(enc_carry, obs, reset, True)
-    _, _, _, feat, _ = model.dyn.loss(dyn_carry, tokens, prevact, reset, True)
-    _, _, recons = model.dec(dec_carry, feat, reset, True)
+    found = networks.module_inputs(model, data)
+    obs, feat = found["obs"], found["feat"]
+    dec_carry = model.init_train(len(data["reward"]))[2]
+    _, _, recons = model.dec(dec_carry, feat, obs["is_first"], True)
     inp = model.feat2tensor(feat)
     mean = recons["image"].output.mean
     return {"image_logits": jax.numpy.log(mean) - jax.numpy.log1p(-mean),

@@ -38,6 +38,7 @@ REACHED = 1e-5
 WEAK = 1e-6
 NOISE_MARGIN = 10.0
 MAX_SHIFT = 2
+SHIFTS = [k for k in range(-MAX_SHIFT, MAX_SHIFT + 1) if k]
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,7 @@ def diagnose(ours: np.ndarray, official: np.ndarray, name: str, output: str,
     `offset`: the input step of output step 0 (the replay context)."""
     if np.array_equal(ours, official):
         return True, "BUG", ""
-    for k in [k for k in range(-MAX_SHIFT, MAX_SHIFT + 1) if k]:
+    for k in SHIFTS:
         if _matches_shifted(ours, official, k):
             when = "late" if k > 0 else "early"
             return False, "BUG", (
@@ -162,9 +163,15 @@ def diagnose(ours: np.ndarray, official: np.ndarray, name: str, output: str,
             f"missed reset: {name}[{t}] reaches {output} at step {s + offset} across the "
             f"episode start at step {r} (is_first) in trajectory {b}; the official state "
             f"starts afresh there")
+    return _not_a_shift(ours, official, lambda t: f"{name}[{t}]", output)
+
+
+def _not_a_shift(ours, official, source: Callable[[int], str], output: str):
+    """The [TOCHECK] verdict naming the first step pair that differs; source(t) names the
+    input at step t."""
     b, t, s = np.argwhere(ours != official)[0]
     return False, "TOCHECK", (
-        f"not a time shift: {name}[{t}] {'reaches' if ours[b, t, s] else 'misses'} "
+        f"not a time shift: {source(t)} {'reaches' if ours[b, t, s] else 'misses'} "
         f"{output}[{s}] in trajectory {b}, where the official "
         f"{'does not' if ours[b, t, s] else 'does'}")
 
@@ -188,7 +195,7 @@ def diagnose_entry(ours: np.ndarray, official: np.ndarray, name: str, output: st
     count: a state read from the wrong entry shows only there."""
     if np.array_equal(ours, official):
         return True, "BUG", ""
-    for k in [k for k in range(-MAX_SHIFT, MAX_SHIFT + 1) if k]:
+    for k in SHIFTS:
         shifted = _shifted_entries(official, k)
         if shifted.any() and np.array_equal(ours, shifted):
             read = np.argwhere(shifted.any((0, 2)))[:, 0]
@@ -197,8 +204,4 @@ def diagnose_entry(ours: np.ndarray, official: np.ndarray, name: str, output: st
                 f"{', '.join(map(str, read))} where the official reads entry "
                 f"{', '.join(str(t - k) for t in read)} (the entry {abs(k)} step(s) "
                 f"{'late' if k > 0 else 'early'})")
-    b, t, s = np.argwhere(ours != official)[0]
-    return False, "TOCHECK", (
-        f"not a time shift: the stored {name} of entry {t} "
-        f"{'reaches' if ours[b, t, s] else 'misses'} {output}[{s}] in trajectory {b}, where "
-        f"the official {'does not' if ours[b, t, s] else 'does'}")
+    return _not_a_shift(ours, official, lambda t: f"the stored {name} of entry {t}", output)
