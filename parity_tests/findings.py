@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from . import compare as compare_lib
-from . import difference_form, piece_results, tolerances
+from . import composites, difference_form, piece_results, tolerances
 from .target import DEFAULT_TARGET
 
 TAGS = ("BUG", "CRITDIFF", "DIFF", "MINOR", "CONFIG", "TOCHECK", "FIXED")
@@ -165,6 +165,10 @@ class Recorder:
         the target agrees with that, the finding is [CONFIG] (or the tag given: [BUG] for a
         scale fitted with its sign flipped), "explained: imag_loss.lam 0.9 (official 0.95)".
 
+        A check that differs on values, unexplained, while a check of one of its parts
+        differs (parity_tests/composites.py: a weight-level loss and its loss arithmetic,
+        networks and rollout wiring; a quantity and its time-index probes) follows from those.
+
         `diagnosis`, asked only when the check differs on values: a line saying where and how
         (the first update that differs, the rate the target mixes), added to the finding."""
         assert tag in TAGS, tag
@@ -188,6 +192,7 @@ class Recorder:
                                     self.registry.get(check), tuple(earlier))
                     self._add(record)
                     return record
+        explained = None
         if not comparison.ok and not comparison.problems and setting is not None:
             explained = setting()
             if explained is not None and compare_lib.compare(
@@ -195,6 +200,15 @@ class Recorder:
                 tag = explained[2] if len(explained) > 2 else "CONFIG"
                 comparison = dataclasses.replace(
                     comparison, where=f"{comparison.where}; explained: {explained[0]}")
+            else:
+                explained = None
+        parts = (composites.parts_that_differ(self.by_check, check)
+                 if not comparison.ok and not comparison.problems and explained is None else ())
+        if parts:
+            record = Record(check, tag, description, tolerance, "follows", comparison,
+                            self.registry.get(check), parts)
+            self._add(record)
+            return record
         if not comparison.ok and not comparison.problems and diagnosis is not None:
             comparison = dataclasses.replace(comparison,
                                              where=f"{comparison.where}; {diagnosis()}")

@@ -149,6 +149,9 @@ def pytest_terminal_summary(terminalreporter):
 
 
 def pytest_collection_modifyitems(config, items):
+    from parity_tests import composites
+
+    items[:] = composites.parts_first(items)
     path = config.getoption("--checks-from")
     if not path:
         return

@@ -3,7 +3,8 @@ tag (issue 24 item 5). The reimpl, wrapped through its architecture-free pieces,
 catalogue mistakes planted at once, each in another stage of the official computation:
 - the imagined return (lam 0.9 written into the loss call: [CONFIG], explained),
 - the advantage (centred after normalisation: [CRITDIFF]),
-- the replay weight (is_last read one step late: [BUG], named by its time-index probe),
+- the replay weight (is_last read one step late: [BUG], its time-index probe the first cause
+  and the weight's value row following from it),
 - the world model's continuation term (target without the horizon factor: [DIFF]).
 Each must be the first cause of its own group in the report, with its own tag; and fixing the
 advantage while the return before it still departs turns the advantage from a first cause into
@@ -18,9 +19,8 @@ from target_runs import run_against
 PLANTED = {  # mutant: {each check where it enters: its tag}
     "imagination-lambda-in-code": {"outputs/imag/ret": "CONFIG"},
     "advantages-centred": {"outputs/imag/adv": "CRITDIFF"},
-    # the kind of a time index is named by its probe; the value row keeps its check's tag
-    "replay-weight-from-the-previous-step": {"outputs/repl/weight": "CRITDIFF",
-                                             "time_index/repl/is_last->weight": "BUG"},
+    # a time index is named by its probe, and the value row follows from it
+    "replay-weight-from-the-previous-step": {"time_index/repl/is_last->weight": "BUG"},
     # a term computed from the outputs alone has no earlier quantity for its gradient to
     # follow from: the departure enters the term and its gradient together
     "continuation-without-horizon": {"outputs/world_model/con": "DIFF",
@@ -68,6 +68,7 @@ def test_each_departure_is_its_own_first_cause_with_its_tag(tmp_path):
     assert "outputs/imag/adv" not in groups["outputs/imag/ret"]
     assert "explained: imag_loss.lam 0.9" in rows["outputs/imag/ret"]["summary"]
     assert "is_last 1 step(s) late" in rows["time_index/repl/is_last->weight"]["summary"]
+    assert "outputs/repl/weight" in groups["time_index/repl/is_last->weight"], groups
 
     fixed = {k: v for k, v in PLANTED.items() if k != "advantages-centred"}
     run, rows = run_against(tmp_path, "staged_target_fixed",
