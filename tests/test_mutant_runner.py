@@ -178,3 +178,9 @@ def test_the_measured_cell_gives_form_signal_and_a_tag_to_review():
     scaled = [{**_row("latents/kl/values", "CRITDIFF"), "form": "scale-only x0.0312"}]
     assert runner._row("kl-mean", "caught", diagnose(scaled), scaled)[6] == (
         "form: scale-only x0.0312")
+    # A setting that explains the deciding check is named first.
+    config = [{**_row("outputs/imag/ret", "CONFIG"), "form": "changed: cosine 1, norm x0.97",
+               "summary": "max abs 0.1, max rel 0.03 at [0, 3]; explained: imag_loss.lam 0.9 "
+                          "(official 0.95)"}]
+    assert runner._row("imagination-lambda-in-code", "caught", diagnose(config), config)[6] == (
+        "explained: imag_loss.lam 0.9 (official 0.95); form: changed: cosine 1, norm x0.97")

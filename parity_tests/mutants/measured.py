@@ -7,22 +7,31 @@ degrees, an output-level [CRITDIFF] or [BUG] that moves no head's gradient)."""
 
 from __future__ import annotations
 
+import re
+
 from parity_tests import learning_signal
 from parity_tests.mutants.diagnosis import Diagnosis
 
 SHOWN_HEADS = 3
+# What a deciding check's finding says a setting or a known variation explains (findings.py).
+EXPLAINED = re.compile(r"explained: ([^;]+)")
 
 
 def cell(records: list[dict], diagnosis: Diagnosis) -> str:
-    """The table cell: "form: ...; signal: `value_logits` (imagination value): ...; review: ..."
-    ("-" where the run measured nothing)."""
+    """The table cell: "explained: ...; form: ...; signal: `value_logits` (imagination
+    value): ...; review: ..." ("-" where the run measured nothing)."""
     by_check = {r["check"]: r for r in records or []}
     ordered = [*diagnosis.deciding, *(c for c in diagnosis.caught_by
                                       if c not in diagnosis.deciding)]
     form = next((by_check[c]["form"] for c in ordered if by_check.get(c, {}).get("form")), "")
+    explained = next((found.group(1) for c in diagnosis.deciding
+                      if (found := EXPLAINED.search(by_check.get(c, {}).get("summary", "")))),
+                     "")
     heads = [(learning_signal.head(c), by_check[c].get("form") or "differs")
              for c in diagnosis.caught_by if learning_signal.head(c)]
     parts = [f"form: {form}"] if form else []
+    if explained:
+        parts.insert(0, f"explained: {explained}")
     if heads:
         more = len(heads) - SHOWN_HEADS
         parts.append("signal: " + "; ".join(f"{h}: {f}" for h, f in heads[:SHOWN_HEADS])
