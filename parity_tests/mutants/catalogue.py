@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import optax
@@ -20,8 +21,10 @@ from reimpl import agent as agent_lib
 from reimpl import (
     decoder,
     distributions,
+    encoder,
     heads,
     losses,
+    nets,
     normalize,
     optimizer,
     returns,
@@ -661,6 +664,150 @@ def heads_with_relu(patch):
         layers, units, "relu", *args, **kwargs))
 
 
+# ------------------------------------------------ written unseen, second set (2026-12-07)
+# Written after the rules they are judged by, by someone who had not read them, and measured
+# once before any rule changed (docs/SUITE.md, "On mistakes it has never seen").
+
+def posterior_reads_previous_token(patch):
+    """The posterior rollout pairs step t with the encoder token of step t - 1 (zeros at a
+    sequence's first step): the observation reaches the posterior one step late."""
+    def late(observe):
+        def observe_late(model, params, carry, tokens, *args, **kwargs):
+            tokens = jnp.concatenate([jnp.zeros_like(tokens[:, :1]), tokens[:, :-1]], 1)
+            return observe(model, params, carry, tokens, *args, **kwargs)
+
+        return observe_late
+
+    _wrap(patch, rssm, "observe", late)
+
+
+def decoder_on_detached_features(patch):
+    """The decoder reads the features through a stop-gradient (as the reward head would with
+    reward_grad off): reconstruction trains the decoder but no longer the representation."""
+    def detached(call):
+        def call_detached(self, feat, *args, **kwargs):
+            return call(self, jax.tree.map(jax.lax.stop_gradient, feat), *args, **kwargs)
+
+        return call_detached
+
+    _wrap(patch, decoder.Decoder, "__call__", detached)
+
+
+def twohot_weights_swapped(patch):
+    """Two-hot targets give each of the two neighbouring bins the weight of its own distance
+    to the target instead of the other's: the nearer bin gets the smaller share (a target on
+    a bin puts all its weight on the bin above)."""
+    def loss(self, target):
+        if target.dtype != jnp.float32:
+            raise TypeError(f"TwoHot.loss needs a float32 target, got {target.dtype}")
+        target = jax.lax.stop_gradient(target)
+        bins, count = self.bins, self.bins.shape[-1]
+        below = jnp.clip((bins <= target[..., None]).sum(-1) - 1, 0, count - 1)
+        above = jnp.clip(count - (bins > target[..., None]).sum(-1), 0, count - 1)
+        span = bins[above] - bins[below]
+        # The share of the way from the lower bin to the target: it belongs to the upper bin.
+        share = jnp.where(span > 0, (target - bins[below]) / jnp.where(span > 0, span, 1), 0.5)
+        weights = (jax.nn.one_hot(below, count) * share[..., None]
+                   + jax.nn.one_hot(above, count) * (1 - share)[..., None])
+        return -(weights * jax.nn.log_softmax(self.logits, -1)).sum(-1)
+
+    patch(distributions.TwoHot, "loss", loss)
+
+
+def return_scale_without_floor(patch):
+    """The return scale taken as the percentile range itself, without max(1, range) (a tiny
+    floor only against division by zero): small returns are blown up to unit range."""
+    def unfloored(stats):
+        def stats_unfloored(state, config):
+            if config.impl == "perc":
+                config = dataclasses.replace(config, limit=1e-8)
+            return stats(state, config)
+
+        return stats_unfloored
+
+    _wrap(patch, normalize, "stats", unfloored)
+
+
+def policy_gradient_without_baseline(patch):
+    """The policy gradient weighted by the scaled return alone: the critic's value is never
+    subtracted (REINFORCE without a baseline)."""
+    _wrap(patch, losses, "advantage", lambda advantage: lambda ret, value, scale: advantage(
+        ret, jnp.zeros_like(value), scale))
+
+
+def slow_critic_hard_copy_every_100(patch):
+    """DreamerV2's target critic: a full copy of the critic every 100 updates (rate 1, every
+    100) instead of the configured 2% mixed in at every update."""
+    _wrap(patch, agent_lib, "update_slow", lambda update_slow: (
+        lambda slow, params, count, rate, every: update_slow(slow, params, count, 1.0, 100)))
+
+
+def continuation_discount_in_code(patch):
+    """The continuation target's discount 0.99 (horizon 100, DreamerV2's discount) written
+    into it; the config's horizon 333 gives 0.997."""
+    _wrap(patch, world_model, "continuation_target", lambda continuation_target: (
+        lambda is_terminal, config: continuation_target(
+            is_terminal, dataclasses.replace(config, horizon=100))))
+
+
+def agc_per_unit(patch):
+    """Adaptive gradient clipping per output unit (NFNets' unit-wise rule: norms over every
+    axis but the last) instead of per parameter tensor."""
+    def clip_by_unit(clip=0.3, pmin=1e-3):
+        def clip_one(param, update):
+            axes = tuple(range(update.ndim - 1)) if update.ndim > 1 else None
+
+            def norm(x):
+                return jnp.sqrt(jnp.square(x).sum(axes, keepdims=True))
+
+            upper = clip * jnp.maximum(pmin, norm(param))
+            return update * (1 / jnp.maximum(1.0, norm(update) / upper))
+
+        def update_fn(updates, state, params=None):
+            if params is None:
+                raise ValueError("clip_by_agc needs the parameters")
+            return (jax.tree.map(clip_one, params, updates) if clip else updates), state
+
+        return optax.GradientTransformation(lambda params: optimizer.ClipByAgcState(),
+                                            update_fn)
+
+    patch(optimizer, "clip_by_agc", clip_by_unit)
+
+
+class _LayerNorm(nets.Norm):
+    """Norm 'rms' computed as a layer norm: the mean taken out before the RMS scaling (the
+    same `scale` parameter, no offset)."""
+
+    @nn.compact
+    def __call__(self, x):
+        x = x.astype(self.dtype)
+        if self.impl == "none":
+            return x
+        scale = self.param("scale", nn.initializers.ones_init(), (x.shape[-1],), jnp.float32)
+        y = x.astype(jnp.float32)
+        y = y - y.mean(-1, keepdims=True)
+        y = y * (jax.lax.rsqrt(jnp.square(y).mean(-1, keepdims=True) + self.eps) * scale)
+        return y.astype(x.dtype)
+
+
+def layer_norm_instead_of_rms(patch):
+    """Every norm of the networks (encoder, RSSM, decoder, head MLPs) a layer norm, centred
+    before it is scaled (the first release's norm), instead of an RMS norm."""
+    for owner in (nets, rssm, encoder, decoder):
+        patch(owner, "Norm", _LayerNorm)
+
+
+def policy_with_unimix(patch):
+    """The discrete policy mixed with 1% uniform (configs.yaml's policy unimix 0.01, the
+    paper's), which the official head ignores: its categorical policy has no unimix."""
+    def categorical(self, x):
+        logits = self._linear("logits", (*self.space.shape, self.space.classes), x)
+        policy = self.parent is not None and self.parent.name == "head"  # not the decoder's
+        return distributions.Categorical(logits, 0.01 if policy else 0.0)
+
+    patch(heads.Head, "_categorical", categorical)
+
+
 MUTANTS = {m.name: m for m in [
     Mutant("shared-key", "BUG", "one key for the posterior sample and the action sample",
            shared_key, ci_sample=True),
@@ -844,4 +991,35 @@ MUTANTS = {m.name: m for m in [
            rep_kl_trains_the_prior),
     Mutant("heads-with-relu", "DIFF",
            "every head's MLP with ReLU whatever the configured activation", heads_with_relu),
+    Mutant("posterior-reads-previous-token", "BUG",
+           "the posterior at step t reads the encoder token of step t - 1 (the observation "
+           "one step late)", posterior_reads_previous_token),
+    Mutant("decoder-on-detached-features", "BUG",
+           "the decoder reads stop-gradient features: reconstruction no longer trains the "
+           "representation", decoder_on_detached_features),
+    Mutant("twohot-weights-swapped", "BUG",
+           "two-hot targets weight each neighbouring bin by its own distance to the target "
+           "instead of the other's", twohot_weights_swapped),
+    Mutant("return-scale-without-floor", "CRITDIFF",
+           "return scale the percentile range itself, without max(1, range): small returns "
+           "amplified to unit range", return_scale_without_floor, architecture_free=True),
+    Mutant("policy-gradient-without-baseline", "CRITDIFF",
+           "policy gradient weighted by the scaled return with no value baseline subtracted",
+           policy_gradient_without_baseline, architecture_free=True),
+    Mutant("slow-critic-hard-copy-every-100", "CONFIG",
+           "slow critic copied in full every 100 updates (DreamerV2's target critic) instead "
+           "of 2% mixed in at every update", slow_critic_hard_copy_every_100,
+           architecture_free=True),
+    Mutant("continuation-discount-in-code", "CONFIG",
+           "continuation target discounted by 0.99 written into it (horizon 100; the config's "
+           "333 gives 0.997)", continuation_discount_in_code),
+    Mutant("agc-per-unit", "DIFF",
+           "adaptive gradient clipping per output unit (NFNets' unit-wise rule) instead of per "
+           "parameter tensor", agc_per_unit, architecture_free=True),
+    Mutant("layer-norm-instead-of-rms", "DIFF",
+           "every network norm a layer norm (mean subtracted before scaling) instead of an RMS "
+           "norm", layer_norm_instead_of_rms),
+    Mutant("policy-with-unimix", "DIFF",
+           "discrete policy mixed with 1% uniform (the configured policy unimix the official "
+           "head ignores)", policy_with_unimix),
 ]}
