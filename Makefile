@@ -42,7 +42,7 @@ test-slow: $(REFERENCE)
 float-environments: $(REFERENCE)
 	$(BIN)/python -m parity_tests.float_environments $(ARGS)
 
-# Every mutant of the catalogue in both passes, PARITY.md's tables rewritten (about 110 min on
+# Every mutant of the catalogue in both passes, PARITY.md's tables rewritten (about 130 min on
 # 2 cores; the torch pass about 20 min more); CI runs the sample (each sampled mutant once, every
 # tag in each JAX pass; 15 mutants, and 3 in torch).
 mutants: $(REFERENCE) $(TORCH_STAMP)
